@@ -1,0 +1,85 @@
+"""How much each notebook and command computes: the ``smoke``, ``cpu`` and ``gpu`` profiles.
+
+One book has three audiences with very different machines:
+
+* ``smoke``: the test suite (``pytest --nbmake``) re-runs every chapter; seconds each.
+* ``cpu``: a reader without a GPU; a few minutes per chapter on 2 cores, with real results.
+  This is the profile the committed notebook outputs were produced with.
+* ``gpu``: a Colab GPU; the paper's recipe (DESIGN.md section 2).
+
+The profile is chosen by the environment variable ``T2I_PROFILE``; without it, ``gpu``
+when CUDA is available and ``cpu`` otherwise. Notebooks and commands read sizes, steps and
+epochs from the one object :func:`current` returns, never from constants of their own.
+
+Example::
+
+    from t2ilib import profiles
+    P = profiles.current()
+    data = Shapes(n=P.shapes_n)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+
+import torch
+
+ENV_VAR = "T2I_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes that depend on the machine. One comment per field says who reads it."""
+
+    name: str  # "smoke" | "cpu" | "gpu"
+    shapes_n: int  # images in the Shapes dataset that chapters generate and train on
+    image_size: int  # side of generated images; 64 as in the paper, 32 for smoke
+    batch_size: int  # minibatch for encoder and GAN training
+    num_workers: int  # DataLoader workers (0: load in the training process)
+
+    def describe(self) -> str:
+        """One line for a notebook's device cell: the profile and its main sizes."""
+        return (
+            f"profile {self.name!r}: {self.shapes_n} Shapes images at "
+            f"{self.image_size}x{self.image_size}, batch {self.batch_size}"
+        )
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(name="smoke", shapes_n=256, image_size=32, batch_size=16, num_workers=0),
+    "cpu": Profile(name="cpu", shapes_n=10_000, image_size=64, batch_size=64, num_workers=0),
+    "gpu": Profile(name="gpu", shapes_n=20_000, image_size=64, batch_size=64, num_workers=2),
+}
+
+
+def default_name() -> str:
+    """The profile used when ``T2I_PROFILE`` is unset: ``gpu`` if CUDA is available, else ``cpu``."""
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def get(name: str) -> Profile:
+    """The profile called ``name``; a ValueError names the valid ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        valid = ", ".join(PROFILES)
+        raise ValueError(
+            f"unknown profile {name!r}; valid profiles are {valid} "
+            f"(set {ENV_VAR}={valid.split(', ')[0]}, for example)"
+        ) from None
+
+
+def current() -> Profile:
+    """The profile named by ``T2I_PROFILE``, or the default for this machine."""
+    name = os.environ.get(ENV_VAR, "").strip().lower() or default_name()
+    return get(name)
+
+
+def override(profile: Profile, **changes) -> Profile:
+    """A copy of ``profile`` with some fields changed; unknown field names raise ValueError."""
+    known = {f.name for f in fields(Profile)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ValueError(f"unknown profile fields {unknown}; valid fields are {sorted(known)}")
+    return replace(profile, **changes)
