@@ -1,0 +1,301 @@
+"""The DCGAN generator and discriminator of Reed et al. (2016), as the authors released them.
+
+Reed et al., *Generative Adversarial Text to Image Synthesis*, ICML 2016, section 4 and
+Figure 2; the networks below follow the authors' Torch code (``reedscot/icml2016``,
+``main_cls.lua`` / ``main_cls_int.lua``), which adds residual blocks to the DCGAN of
+Radford et al. (2016). Symbols, used in the shape comments and in the chapters:
+
+* ``B`` batch, ``nz`` noise dimension, ``nt`` projected text dimension, ``ngf`` / ``ndf``
+  the generator's / discriminator's base width, ``S`` image side.
+* ``z ~ N(0, I)`` of shape (B, nz); ``h = phi(t)`` the 1024-d text embedding, (B, 1024).
+
+Generator G(z, h) at S = 64::
+
+    h -> Linear(1024, nt) -> LeakyReLU(0.2)                       (B, nt)
+    [z, h] as a 1x1 map                                           (B, nz + nt, 1, 1)
+    ConvT 4x4 -> ngf*8, BN, residual block, ReLU                  (B, ngf*8, 4, 4)
+    ConvT 4/2/1 -> ngf*4, BN, residual block, ReLU                (B, ngf*4, 8, 8)
+    ConvT 4/2/1 -> ngf*2, BN, ReLU                                (B, ngf*2, 16, 16)
+    ConvT 4/2/1 -> ngf, BN, ReLU                                  (B, ngf, 32, 32)
+    ConvT 4/2/1 -> 3, Tanh                                        (B, 3, 64, 64)
+
+Discriminator D(x, h) at S = 64, returning one *logit* per pair::
+
+    Conv 4/2/1 3 -> ndf, LeakyReLU(0.2)                           (B, ndf, 32, 32)
+    Conv 4/2/1 -> ndf*2, BN, LReLU                                (B, ndf*2, 16, 16)
+    Conv 4/2/1 -> ndf*4, BN, LReLU                                (B, ndf*4, 8, 8)
+    Conv 4/2/1 -> ndf*8, BN, residual block, LReLU                (B, ndf*8, 4, 4)
+    h -> Linear(1024, nt), BN1d, LReLU, replicated to 4x4          (B, nt, 4, 4)
+    concatenated in depth                                         (B, ndf*8 + nt, 4, 4)
+    Conv 1x1 -> ndf*8, BN, LReLU                                  (B, ndf*8, 4, 4)
+    Conv 4x4 -> 1                                                 (B,)  logits
+
+A residual block (He et al. 2016) maps C channels through a bottleneck and adds the
+input back: 1x1 C -> C/4 (G: C/4 at 4x4, C/4 at 8x8, i.e. ngf*2 and ngf), BN, act;
+3x3, BN, act; 3x3 back to C, BN; add; act. The activation is ReLU in G and LeakyReLU(0.2)
+in D, as in the Lua code.
+
+Deviations from the authors' Lua code, each deliberate:
+
+* **D returns logits**, not probabilities: the Lua D ends in ``nn.Sigmoid`` and uses
+  ``BCECriterion``; we drop the sigmoid and the losses use
+  ``binary_cross_entropy_with_logits`` (same function, numerically stable).
+* **No convolution biases.** The Lua training step re-zeroes every convolution bias
+  before each forward pass (``m.bias:zero()`` in ``fDx`` and ``fGx``), so the networks it
+  trains always compute with zero conv biases. We build the convolutions with
+  ``bias=False``, which computes the same function without the per-step quirk. Linear
+  layers keep their biases, as in the Lua code.
+* **D's third convolution has its LeakyReLU.** The released GAN-INT-CLS script has no
+  activation after ``ndf*4``'s batch norm (a slip); the GAN-CLS script has one. We follow
+  the GAN-CLS script for every variant.
+* **D's text path has BatchNorm1d** (``DCGANConfig.d_text_bn``), as DESIGN.md section 2
+  records for the CUB/Flowers scripts; ``main_cls.lua`` omits it and the COCO setting
+  turns it off (``coco`` preset).
+* **image_size 32** (our ``smoke`` profile only, not in the paper): G drops its last
+  hidden stage (the ngf one at 32x32) and D its first (the ndf one), so both still meet
+  at 4x4 with ngf*8 / ndf*8 channels.
+* **Unconditional mode** (``conditional=False``, chapter 3): no text path at all; D ends
+  as in Radford et al.'s DCGAN, with the 4x4 convolution straight after the residual
+  trunk (no 1x1 fusion layer).
+* The ``large`` option of the COCO script (a second residual block per stage) is not
+  built.
+
+Initialisation (``init_weights``) is the authors' ``weights_init``: convolution weights
+N(0, 0.02), BN gamma N(1, 0.02), BN beta 0. Like the Lua function it leaves the Linear
+layers of the text projections at their default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+for weight and bias, which is Torch7's ``nn.Linear`` default as well as PyTorch's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+import torch
+from torch import nn
+
+EMBEDDING_DIM = 1024  # Reed's char-CNN-RNN output
+IMAGE_SIZES = (32, 64)
+
+
+@dataclass(frozen=True)
+class DCGANConfig:
+    """Sizes and switches of G and D. One comment per field."""
+
+    ngf: int = 128  # generator base width: G's last hidden stage has ngf channels
+    ndf: int = 64  # discriminator base width: D's first stage has ndf channels
+    nz: int = 100  # dimension of the noise z ~ N(0, I)
+    nt: int = 128  # dimension the 1024-d text embedding is projected to (in G and in D)
+    embedding_dim: int = EMBEDDING_DIM  # dimension of the text embedding h = phi(t)
+    image_size: int = 64  # side S of the images: 64 as in the paper, or 32 (smoke profile)
+    residual: bool = True  # the authors' residual blocks at 4x4 and 8x8 (G) / 4x4 (D)
+    d_text_bn: bool = True  # BatchNorm1d on D's text projection (off for COCO)
+    conditional: bool = True  # False: plain DCGAN, no text path in G or D (chapter 3)
+
+    def __post_init__(self):
+        if self.image_size not in IMAGE_SIZES:
+            raise ValueError(
+                f"image_size {self.image_size!r} is not supported; use one of {IMAGE_SIZES}"
+            )
+        for name in ("ngf", "ndf", "nz", "nt", "embedding_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"DCGANConfig.{name} must be a positive integer, got {value!r}")
+
+    def to_dict(self) -> dict:
+        """Plain dict (ints and bools), safe for ``torch.load(weights_only=True)``."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DCGANConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ValueError."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown DCGANConfig fields {unknown}; valid: {sorted(known)}")
+        return cls(**d)
+
+
+PRESETS: dict[str, DCGANConfig] = {
+    # CUB-200 and Oxford-102 in the authors' scripts.
+    "cub": DCGANConfig(ngf=128, ndf=64, nz=100, nt=128),
+    "flowers": DCGANConfig(ngf=128, ndf=64, nz=100, nt=128),
+    # MS-COCO: wider networks, no batch norm on D's text projection.
+    "coco": DCGANConfig(ngf=196, ndf=196, nz=100, nt=128, d_text_bn=False),
+    # Light: Radford et al.'s DCGAN widths without residual blocks, for the CPU chapters.
+    "dcgan": DCGANConfig(ngf=64, ndf=64, nz=100, nt=128, residual=False),
+}
+
+
+def preset(name: str, **changes) -> DCGANConfig:
+    """The preset called ``name`` (``cub``, ``flowers``, ``coco``, ``dcgan``), with changes."""
+    try:
+        base = PRESETS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown model preset {name!r}; valid presets are {', '.join(PRESETS)}"
+        ) from None
+    return replace(base, **changes)
+
+
+def _bn(c: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(c)
+
+
+class ResidualBlock(nn.Module):
+    """x + F(x), F = 1x1 (C -> Cb), BN, act, 3x3 (Cb -> Cb), BN, act, 3x3 (Cb -> C), BN.
+
+    The activation after the addition is applied by the caller's stage, as in the Lua code
+    (``CAddTable`` then ``ReLU``/``LeakyReLU``).
+    """
+
+    def __init__(self, channels: int, bottleneck: int, act: nn.Module):
+        super().__init__()
+        self.branch = nn.Sequential(
+            nn.Conv2d(channels, bottleneck, 1, 1, 0, bias=False),
+            _bn(bottleneck),
+            act,
+            nn.Conv2d(bottleneck, bottleneck, 3, 1, 1, bias=False),
+            _bn(bottleneck),
+            act,
+            nn.Conv2d(bottleneck, channels, 3, 1, 1, bias=False),
+            _bn(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.branch(x)  # (B, C, H, W)
+
+
+def _g_act() -> nn.Module:
+    return nn.ReLU(inplace=True)
+
+
+def _d_act() -> nn.Module:
+    return nn.LeakyReLU(0.2, inplace=True)
+
+
+class Generator(nn.Module):
+    """G(z, h) -> image in [-1, 1], (B, 3, S, S). See the module docstring for the layers.
+
+    ``forward(z, h)``: z (B, nz) noise; h (B, embedding_dim) text embedding, or None when
+    ``config.conditional`` is False.
+    """
+
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        self.config = c = config
+        ngf = c.ngf
+        if c.conditional:
+            # Text projection: (B, 1024) -> (B, nt)
+            self.project = nn.Sequential(nn.Linear(c.embedding_dim, c.nt), nn.LeakyReLU(0.2))
+            in_ch = c.nz + c.nt
+        else:
+            self.project = None
+            in_ch = c.nz
+        # Widths of the hidden stages from 4x4 up; at S = 32 the ngf stage is dropped.
+        widths = [ngf * 8, ngf * 4, ngf * 2, ngf] if c.image_size == 64 else [
+            ngf * 8, ngf * 4, ngf * 2]
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_ch, widths[0], 4, 1, 0, bias=False),
+                                   _bn(widths[0])]
+        if c.residual:
+            layers.append(ResidualBlock(widths[0], ngf * 2, _g_act()))
+        layers.append(_g_act())
+        # state size: (B, ngf*8, 4, 4)
+        for i in range(1, len(widths)):
+            layers += [nn.ConvTranspose2d(widths[i - 1], widths[i], 4, 2, 1, bias=False),
+                       _bn(widths[i])]
+            if c.residual and i == 1:
+                layers.append(ResidualBlock(widths[1], ngf, _g_act()))
+            layers.append(_g_act())
+        # state size: (B, ngf, S/2, S/2)   [S = 64; (B, ngf*2, 16, 16) at S = 32]
+        layers += [nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
+        # state size: (B, 3, S, S)
+        self.net = nn.Sequential(*layers)
+        init_weights(self)
+
+    def forward(self, z: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        if self.project is not None:
+            if h is None:
+                raise ValueError("this Generator is conditional: pass a text embedding h")
+            # [z, LeakyReLU(W h + b)]: (B, nz + nt)
+            z = torch.cat([z, self.project(h)], dim=1)
+        return self.net(z[:, :, None, None])  # (B, 3, S, S)
+
+
+class Discriminator(nn.Module):
+    """D(x, h) -> one logit per pair, (B,). See the module docstring for the layers.
+
+    ``forward(x, h)``: x (B, 3, S, S) in [-1, 1]; h (B, embedding_dim), or None when
+    ``config.conditional`` is False. Returns logits; sigmoid(D) is the probability that
+    (x, h) is a real, matching pair.
+    """
+
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        self.config = c = config
+        ndf = c.ndf
+        widths = [ndf, ndf * 2, ndf * 4, ndf * 8] if c.image_size == 64 else [
+            ndf * 2, ndf * 4, ndf * 8]
+        # The first convolution has no batch norm (Radford et al.).
+        layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 4, 2, 1, bias=False), _d_act()]
+        # state size: (B, ndf, S/2, S/2)
+        for i in range(1, len(widths)):
+            layers += [nn.Conv2d(widths[i - 1], widths[i], 4, 2, 1, bias=False), _bn(widths[i])]
+            last = i == len(widths) - 1
+            if last and c.residual:
+                layers.append(ResidualBlock(widths[i], ndf * 2, _d_act()))
+            layers.append(_d_act())
+        # state size: (B, ndf*8, 4, 4)
+        self.image = nn.Sequential(*layers)
+        if c.conditional:
+            text = [nn.Linear(c.embedding_dim, c.nt)]
+            if c.d_text_bn:
+                text.append(nn.BatchNorm1d(c.nt))
+            text.append(nn.LeakyReLU(0.2))
+            self.project = nn.Sequential(*text)  # (B, nt)
+            self.fuse = nn.Sequential(
+                nn.Conv2d(ndf * 8 + c.nt, ndf * 8, 1, 1, 0, bias=False),
+                _bn(ndf * 8),
+                _d_act(),
+            )  # (B, ndf*8, 4, 4)
+        else:
+            self.project = None
+            self.fuse = nn.Identity()
+        self.out = nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False)  # (B, 1, 1, 1)
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        y = self.image(x)  # (B, ndf*8, 4, 4)
+        if self.project is not None:
+            if h is None:
+                raise ValueError("this Discriminator is conditional: pass a text embedding h")
+            t = self.project(h)  # (B, nt)
+            t = t[:, :, None, None].expand(-1, -1, y.shape[2], y.shape[3])  # (B, nt, 4, 4)
+            y = self.fuse(torch.cat([y, t], dim=1))  # (B, ndf*8 + nt, 4, 4) -> (B, ndf*8, 4, 4)
+        return self.out(y).flatten()  # (B,) logits
+
+
+@torch.no_grad()
+def init_weights(module: nn.Module) -> None:
+    """The authors' init: conv weights N(0, 0.02), BN gamma N(1, 0.02), BN beta 0.
+
+    Linear layers keep their default init, as in the Lua ``weights_init``. Draws from the global torch RNG, so ``torch.manual_seed`` before building a network
+    makes its weights reproducible.
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def build(config: DCGANConfig) -> tuple[Generator, Discriminator]:
+    """A fresh (G, D) pair for ``config``."""
+    return Generator(config), Discriminator(config)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,0 +1,1 @@
+"""Training loops, one module per thing trained (``gan``: G and D), and checkpoints."""
