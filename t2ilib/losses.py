@@ -1,0 +1,97 @@
+"""Losses, as small functions named after the paper's terms, apart from the networks.
+
+Each equation sits right above the line that computes it. Discriminators return logits
+s = D(x, h); the probability that a pair is real and matching is sigmoid(s), and every
+log-likelihood is computed with ``binary_cross_entropy_with_logits``:
+BCE(s, 1) = -log sigmoid(s) and BCE(s, 0) = -log(1 - sigmoid(s)).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+# --- GAN objectives (Goodfellow et al. 2014; Reed et al. 2016) ---
+#
+# The minimax game of Goodfellow et al. (2014), conditioned on text as in Reed et al.
+# (2016, section 4.1-4.3), with h = phi(t) a text embedding and s_* logits of D:
+#
+#   min_G max_D  E_x[log D(x, h)] + E_z[log(1 - D(G(z, h), h))]
+#
+# D maximises it: it minimises d_loss_gan. G, instead of minimising log(1 - D(G(z, h), h)),
+# which saturates when D easily rejects its samples early in training, maximises
+# log D(G(z, h), h): the non-saturating loss g_loss_nonsaturating (Goodfellow et al.,
+# section 3). The GAN-CLS and GAN-INT variants of Reed et al. reuse these terms: d_loss_cls
+# adds the (real image, mismatching text) pairs; GAN-INT feeds G's loss with
+# interpolate_embeddings(h) as extra rows.
+
+
+def _bce_real(logits: torch.Tensor) -> torch.Tensor:
+    # -log sigmoid(s), averaged over the batch
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+
+def _bce_fake(logits: torch.Tensor) -> torch.Tensor:
+    # -log(1 - sigmoid(s)), averaged over the batch
+    return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
+
+
+def d_loss_gan(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The GAN discriminator loss: real pairs labelled 1, generated pairs 0.
+
+    ``real_logits`` = D(x, h) on real, matching pairs; ``fake_logits`` = D(G(z, h), h).
+    """
+    # L_D = -log D(x, h) - log(1 - D(G(z, h), h))
+    return _bce_real(real_logits) + _bce_fake(fake_logits)
+
+
+def d_loss_cls(
+    real_logits: torch.Tensor,
+    wrong_logits: torch.Tensor,
+    fake_logits: torch.Tensor,
+    cls_weight: float = 0.5,
+) -> torch.Tensor:
+    """The matching-aware (GAN-CLS) discriminator loss, Reed et al. Algorithm 1.
+
+    ``wrong_logits`` = D(x_wrong, h): a real image paired with text that does not describe
+    it. Weights as in the authors' code (``cls_weight`` 0.5, fake weight 1 - cls_weight);
+    the paper's Algorithm 1 writes both as 1/2. ``cls_weight = 0`` gives :func:`d_loss_gan`.
+    """
+    # L_D = -log D(x, h) - w log(1 - D(x_wrong, h)) - (1 - w) log(1 - D(G(z, h), h))
+    return (
+        _bce_real(real_logits)
+        + cls_weight * _bce_fake(wrong_logits)
+        + (1.0 - cls_weight) * _bce_fake(fake_logits)
+    )
+
+
+def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The generator's non-saturating loss: make D call its pairs real.
+
+    ``fake_logits`` = D(G(z, h), h); for GAN-INT, the batch also holds rows generated from
+    interpolated embeddings, weighted like the others (as in the authors' code).
+    """
+    # L_G = -log D(G(z, h), h)
+    return _bce_real(fake_logits)
+
+
+def g_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The generator's loss as the minimax game states it (saturates; chapter 3 shows why).
+
+    Its gradient with respect to the logit is -sigmoid(s), near 0 when D confidently
+    rejects the sample; the non-saturating loss's is sigmoid(s) - 1, near -1 there.
+    """
+    # L_G = log(1 - D(G(z, h), h))
+    return -_bce_fake(fake_logits)
+
+
+def interpolate_embeddings(h: torch.Tensor, beta: float = 0.5) -> torch.Tensor:
+    """GAN-INT's extra text: beta * h[i] + (1 - beta) * h[i + B/2] for i < B/2.
+
+    Reed et al. section 4.3 with beta = 0.5; the authors' code pairs row i with row
+    i + 32 of a batch of 64. Returns (B // 2, dim). No real image exists for these
+    embeddings, so only G's loss sees them; D is never trained on them.
+    """
+    k = h.shape[0] // 2
+    # h_int = beta * t1 + (1 - beta) * t2
+    return beta * h[:k] + (1.0 - beta) * h[k : 2 * k]
