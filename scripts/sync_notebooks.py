@@ -53,10 +53,9 @@ def badge(url: str, branch: str, notebook: str) -> str:
     return f"{BADGE_PREFIX}({BADGE_IMAGE})]({target})"
 
 
-def sync(path: Path, url: str, branch: str) -> tuple[dict | None, list[str]]:
-    """Return (the updated notebook if it changed, else None; problems); writes nothing."""
-    nb = json.loads(path.read_text())
-    rel = path.relative_to(ROOT).as_posix()
+def sync(nb: dict, rel: str, url: str, branch: str) -> tuple[dict | None, list[str]]:
+    """For notebook ``nb`` at repository path ``rel``: (the updated notebook if it changed,
+    else None; problems). Pure: reads and writes no file."""
     problems, changed = [], False
     cells = nb["cells"]
     first = cells[0] if cells else None
@@ -105,12 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     url, branch = repository()
     status = 0
     for path in notebooks():
-        updated, problems = sync(path, url, branch)
+        rel = path.relative_to(ROOT).as_posix()
+        updated, problems = sync(json.loads(path.read_text()), rel, url, branch)
         for p in problems:
             print(p)
             status = 1
         if updated is not None:
-            rel = path.relative_to(ROOT)
             if args.check:
                 print(f"{rel}: badge or install URL differs from _config.yml")
                 status = 1

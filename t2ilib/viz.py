@@ -1,0 +1,94 @@
+"""Pictures for the chapters: image grids with optional captions, saved or shown.
+
+Images come in as tensors in either of the library's two conventions:
+
+* uint8 in [0, 255], as datasets and caches store them, or
+* float in [-1, 1], as the generator's Tanh produces them.
+
+``to_uint8`` converts the second to the first; everything else takes either.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import numpy as np
+import torch
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) float in [-1, 1] or uint8 -> uint8 in [0, 255] on the CPU."""
+    images = images.detach().cpu()
+    if images.dtype == torch.uint8:
+        return images
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def image_grid(images: torch.Tensor, ncols: int = 8, padding: int = 2, pad_value: int = 255):
+    """Tile (N, 3, H, W) images into one (rows*H', cols*W', 3) uint8 array."""
+    images = to_uint8(images)
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"expected images of shape (N, 3, H, W), got {tuple(images.shape)}")
+    n, _, h, w = images.shape
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    grid = np.full(
+        (nrows * (h + padding) + padding, ncols * (w + padding) + padding, 3),
+        pad_value,
+        dtype=np.uint8,
+    )
+    for i, img in enumerate(images.permute(0, 2, 3, 1).numpy()):
+        r, c = divmod(i, ncols)
+        y, x = padding + r * (h + padding), padding + c * (w + padding)
+        grid[y : y + h, x : x + w] = img
+    return grid
+
+
+def save_grid(images: torch.Tensor, path: str | os.PathLike, ncols: int = 8, scale: int = 1):
+    """Save an image grid as PNG (atomically); ``scale`` enlarges with nearest neighbours."""
+    from PIL import Image
+
+    from .io import atomic_write
+
+    grid = Image.fromarray(image_grid(images, ncols))
+    if scale > 1:
+        grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
+    with atomic_write(path) as f:
+        grid.save(f, format="PNG")
+
+
+def show_images(
+    images: torch.Tensor,
+    titles: list[str] | None = None,
+    ncols: int = 8,
+    size: float = 1.6,
+    wrap: int = 22,
+    fontsize: int = 7,
+    suptitle: str | None = None,
+):
+    """Show images in a matplotlib grid, each with an optional (wrapped) title.
+
+    Returns the figure, so a notebook can save it or let Jupyter display it.
+    """
+    import matplotlib.pyplot as plt
+
+    images = to_uint8(images)
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    extra = 0.35 * (max((len(textwrap.wrap(t, wrap)) for t in titles), default=0) if titles else 0)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(ncols * size, nrows * (size + extra)), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.axis("off")
+    for i in range(n):
+        ax = axes.flat[i]
+        ax.imshow(images[i].permute(1, 2, 0).numpy(), interpolation="nearest")
+        if titles is not None:
+            ax.set_title("\n".join(textwrap.wrap(titles[i], wrap)), fontsize=fontsize)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,86 @@
+"""The book: every chapter has its frame, badges agree with _config.yml, the build is clean."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import sync_notebooks  # noqa: E402
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SETUP_LINES = [
+    "# Setup: on Colab, install t2ilib from the book's repository; elsewhere it is installed.",
+    "import sys",
+    "",
+    'if "google.colab" in sys.modules:',
+]
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS, "no notebooks found"
+
+
+def test_badges_and_install_cells_derive_from_config():
+    assert sync_notebooks.main(["--check"]) == 0
+
+
+def test_sync_rewrites_a_stale_url():
+    url, branch = sync_notebooks.repository()
+    rel = f"notebooks/{NOTEBOOKS[0].name}"
+    stale = NOTEBOOKS[0].read_text().replace(url.removeprefix("https://"), "github.com/someone/old")
+    assert "someone/old" in stale
+    updated, problems = sync_notebooks.sync(json.loads(stale), rel, url, branch)
+    assert not problems and updated is not None
+    assert "someone/old" not in json.dumps(updated)
+    assert sync_notebooks.badge(url, branch, rel) in "".join(updated["cells"][0]["source"])
+    # An in-sync notebook is left alone.
+    assert sync_notebooks.sync(json.loads(NOTEBOOKS[0].read_text()), rel, url, branch) == (None, [])
+
+
+def test_sync_reports_a_notebook_without_badge_or_install_cell():
+    nb = {"cells": [{"cell_type": "markdown", "source": ["# Title"]}]}
+    updated, problems = sync_notebooks.sync(nb, "notebooks/x.ipynb", "https://github.com/a/b", "main")
+    assert updated is None and len(problems) == 2
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_frame(path):
+    nb = json.loads(path.read_text())
+    cells = nb["cells"]
+    first = "".join(cells[0]["source"])
+    assert first.startswith("# ") and sync_notebooks.BADGE_PREFIX in first
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert "".join(code[0]["source"]).splitlines()[:4] == SETUP_LINES
+    assert "device_report()" in "".join(code[1]["source"])
+    headings = [
+        line for c in cells if c["cell_type"] == "markdown" for line in "".join(c["source"]).splitlines()
+    ]
+    assert "## Summary" in headings and "## Exercises" in headings
+    assert headings.index("## Summary") < headings.index("## Exercises")
+    # Committed with the outputs of a real run, without errors.
+    assert all(c["execution_count"] is not None for c in code if "".join(c["source"]).strip())
+    assert not [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
+
+
+def test_every_chapter_is_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    for path in NOTEBOOKS:
+        assert f"notebooks/{path.stem}" in toc, f"{path.name} is missing from _toc.yml"
+
+
+@pytest.mark.slow
+def test_book_builds_without_warnings(tmp_path):
+    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
+    assert jb, "jupyter-book is not installed in this environment"
+    result = subprocess.run(
+        [jb, "build", str(ROOT), "-W", "--keep-going", "--path-output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (tmp_path / "_build" / "html" / "index.html").exists()
