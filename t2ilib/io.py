@@ -18,9 +18,7 @@ PART_SUFFIX = ".part"
 
 
 @contextlib.contextmanager
-def atomic_write(
-    path: str | os.PathLike, mode: str = "wb", *, fsync: bool = True
-) -> Iterator[IO]:
+def atomic_write(path: str | os.PathLike, mode: str = "wb", *, fsync: bool = True) -> Iterator[IO]:
     """Open ``path + '.part'`` for writing; on success rename it to ``path``.
 
     On an exception the partial file is removed and the target is left untouched.

@@ -54,7 +54,7 @@ PROFILES: dict[str, Profile] = {
 
 
 def default_name() -> str:
-    """The profile used when ``T2I_PROFILE`` is unset: ``gpu`` if CUDA is available, else ``cpu``."""
+    """The profile when ``T2I_PROFILE`` is unset: ``gpu`` if CUDA is available, else ``cpu``."""
     return "gpu" if torch.cuda.is_available() else "cpu"
 
 

@@ -44,7 +44,9 @@ def test_sync_rewrites_a_stale_url():
 
 def test_sync_reports_a_notebook_without_badge_or_install_cell():
     nb = {"cells": [{"cell_type": "markdown", "source": ["# Title"]}]}
-    updated, problems = sync_notebooks.sync(nb, "notebooks/x.ipynb", "https://github.com/a/b", "main")
+    updated, problems = sync_notebooks.sync(
+        nb, "notebooks/x.ipynb", "https://github.com/a/b", "main"
+    )
     assert updated is None and len(problems) == 2
 
 
@@ -58,7 +60,10 @@ def test_chapter_frame(path):
     assert "".join(code[0]["source"]).splitlines()[:4] == SETUP_LINES
     assert "device_report()" in "".join(code[1]["source"])
     headings = [
-        line for c in cells if c["cell_type"] == "markdown" for line in "".join(c["source"]).splitlines()
+        line
+        for c in cells
+        if c["cell_type"] == "markdown"
+        for line in "".join(c["source"]).splitlines()
     ]
     assert "## Summary" in headings and "## Exercises" in headings
     assert headings.index("## Summary") < headings.index("## Exercises")

@@ -19,7 +19,10 @@ def run_cli(*args, cwd=None):
     "args, fragment",
     [
         (["prepare", "shapes", "--root", "R", "--n", "0"], "expected a positive integer, got 0"),
-        (["prepare", "shapes", "--root", "R", "--n", "ten"], "expected a positive integer, got 'ten'"),
+        (
+            ["prepare", "shapes", "--root", "R", "--n", "ten"],
+            "expected a positive integer, got 'ten'",
+        ),
         (["prepare", "nowhere", "--root", "R"], "invalid choice: 'nowhere'"),
         (["prepare", "shapes", "--root", "R", "--image-size", "48"], "invalid choice: 48"),
         (["prepare", "shapes"], "the following arguments are required: --root"),

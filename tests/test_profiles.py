@@ -25,7 +25,9 @@ def test_env_var_is_case_and_space_tolerant(monkeypatch):
 
 def test_unknown_profile_names_the_valid_ones(monkeypatch):
     monkeypatch.setenv(profiles.ENV_VAR, "tpu")
-    with pytest.raises(ValueError, match="unknown profile 'tpu'; valid profiles are smoke, cpu, gpu"):
+    with pytest.raises(
+        ValueError, match="unknown profile 'tpu'; valid profiles are smoke, cpu, gpu"
+    ):
         profiles.current()
 
 

@@ -59,9 +59,7 @@ def test_images_show_their_attributes(data):
             continue  # a small or star-shaped object may not cover its centre pixel fully
         x, y = (data.position[i] * S).astype(int)
         centre = data.images[i, y, x].astype(float)
-        nearest = np.argmin(
-            [np.abs(centre / c.max() - c / c.max()).sum() for c in colours]
-        )
+        nearest = np.argmin([np.abs(centre / c.max() - c / c.max()).sum() for c in colours])
         assert nearest == data.colour[i]
     corners = data.images[:, 0, 0].astype(float)
     # No object reaches a corner: margins keep the circumscribed circle inside.
@@ -166,7 +164,16 @@ def test_export_round_trip(tmp_path):
         png = tmp_path / "images" / entry.class_name / f"{stem}.png"
         assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), data.images[i])
     rows = (tmp_path / shapes.ATTRIBUTES_FILE).read_text().splitlines()
-    assert rows[0].split() == ["image", "shape", "colour", "size", "background", "x", "y", "rotation"]
+    assert rows[0].split() == [
+        "image",
+        "shape",
+        "colour",
+        "size",
+        "background",
+        "x",
+        "y",
+        "rotation",
+    ]
     assert len(rows) == 61
     assert not list(tmp_path.rglob("*.part"))
 
@@ -233,12 +240,23 @@ def test_draw_holds_content_and_varies_style():
 def test_draw_matches_generate():
     data = shapes.generate(5, image_size=32, seed=2)
     # generate() adds a brightness jitter; draw() does not, so compare the mask of changes.
-    drawn = shapes.draw(
-        data.shape.tolist(), data.colour.tolist(), data.size.tolist(), data.background.tolist(),
-        data.position.tolist(), data.rotation.tolist(), image_size=32,
-    ).permute(0, 2, 3, 1).numpy()
+    drawn = (
+        shapes.draw(
+            data.shape.tolist(),
+            data.colour.tolist(),
+            data.size.tolist(),
+            data.background.tolist(),
+            data.position.tolist(),
+            data.rotation.tolist(),
+            image_size=32,
+        )
+        .permute(0, 2, 3, 1)
+        .numpy()
+    )
     bg = np.array([shapes.BACKGROUNDS[list(shapes.BACKGROUNDS)[b]] for b in data.background])
-    assert np.array_equal((data.images != bg[:, None, None]).any(-1), (drawn != bg[:, None, None]).any(-1))
+    assert np.array_equal(
+        (data.images != bg[:, None, None]).any(-1), (drawn != bg[:, None, None]).any(-1)
+    )
 
 
 def test_draw_rejects_unknown_names():
