@@ -1,0 +1,565 @@
+"""Training the text-conditional GAN of Reed et al. (2016), and the plain DCGAN.
+
+One loop, :meth:`GANTrainer.step`, trains all variants; each differs by a few lines:
+
+* ``dcgan``: unconditional (Radford et al. 2016): D sees images only.
+* ``gan``: the paper's GAN baseline: D sees (x, h); real pairs are real, generated fake.
+* ``gan-cls``: the matching-aware D (section 4.2, Algorithm 1): (real image, mismatching
+  text) pairs are a third kind, labelled fake.
+* ``gan-int``: G also learns from interpolated embeddings (section 4.3).
+* ``gan-int-cls``: both.
+
+The recipe is the authors' (DESIGN.md section 2): Adam (lr 2e-4, beta1 0.5), batch 64,
+lr halved every ``decay_every`` epochs, 4 of each image's 10 caption embeddings averaged
+per sample, 76 -> 64 random crops and horizontal flips, done on the training device.
+
+Data come in as tensors, so the loop does not care where they came from
+(:class:`GANData`): uint8 images (N, 3, H, W), possibly memory-mapped, and text
+embeddings (N, 10, 1024) from any text encoder (``t2ilib.load_text_encoder``, StackGAN's
+pickles, a cache).
+
+Deviations from the authors' Lua loop, each deliberate:
+
+* **Randomness is ours and reproducible.** Every random draw of the loop (batch order,
+  caption choice, crops, flips, noise, mismatching images) comes from one CPU
+  ``torch.Generator`` seeded by ``GANTrainConfig.seed`` and saved in checkpoints, so a
+  run resumed from a checkpoint continues exactly as if it had not stopped, and runs on
+  CPU and GPU see the same data. (The Lua code seeds with a random number.)
+* **Learning-rate schedule**: lr * 0.5 ** (epoch // decay_every) with epochs counted from
+  0, i.e. halved after 100 complete epochs; the Lua code halves at the start of epoch 100
+  counted from 1 (one epoch earlier).
+* **The per-step conv-bias re-zeroing is dropped**: the networks have no conv biases
+  (see :mod:`t2ilib.models.dcgan`).
+* **Sampling uses G in eval mode** (BatchNorm running statistics), so an image depends
+  only on its own z and text, not on the rest of the batch; training uses batch
+  statistics, as the Lua code does.
+* An epoch is ``N // batch_size`` full batches (the last partial batch is dropped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
+
+import torch
+from torch import nn
+
+from .. import losses
+from ..models.dcgan import DCGANConfig, Discriminator, Generator
+
+VARIANTS = ("dcgan", "gan", "gan-cls", "gan-int", "gan-int-cls")
+
+
+@dataclass(frozen=True)
+class GANTrainConfig:
+    """How G and D are trained. One comment per field; defaults are the authors'."""
+
+    variant: str = "gan"  # one of VARIANTS; "dcgan" is unconditional
+    batch_size: int = 64  # images per step
+    lr: float = 2e-4  # Adam learning rate of G and D
+    beta1: float = 0.5  # Adam beta1 (Radford et al.: 0.9 makes training oscillate)
+    beta2: float = 0.999  # Adam beta2 (the default; not set in the Lua code)
+    lr_decay: float = 0.5  # factor applied to lr every decay_every epochs
+    decay_every: int = 100  # epochs between lr decays (paper: 100; COCO: 40)
+    epochs: int = 600  # length of the run in epochs (paper: 600; COCO: 200)
+    max_steps: int = 0  # if > 0, stop after this many steps instead (chapters, tests)
+    captions_per_sample: int = 4  # caption embeddings averaged per image (paper: 4 of 10)
+    cls_weight: float = 0.5  # GAN-CLS weight of the (real, wrong text) term; fake gets 1 - w
+    int_beta: float = 0.5  # GAN-INT: h_int = beta * h1 + (1 - beta) * h2
+    flip: bool = True  # random horizontal flips, p = 0.5
+    seed: int = 0  # seeds the networks' init and every random draw of the loop
+    grid_rows: int = 8  # fixed progress grid: rows of distinct captions ...
+    grid_cols: int = 8  # ... times columns of fixed noise vectors
+    log_every: int = 25  # steps between entries of the history (losses, D outputs)
+    amp: bool = False  # mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU
+    channels_last: bool = False  # channels_last memory format (faster convs on recent GPUs)
+    compile: bool = False  # torch.compile G and D (CUDA; slow to start on CPU)
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; valid variants are {VARIANTS}")
+        for name in ("batch_size", "decay_every", "epochs", "captions_per_sample", "log_every"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"GANTrainConfig.{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 <= self.cls_weight < 1.0:
+            raise ValueError(f"cls_weight must be in [0, 1), got {self.cls_weight}")
+
+    @property
+    def conditional(self) -> bool:
+        return self.variant != "dcgan"
+
+    @property
+    def uses_cls(self) -> bool:
+        return self.variant.endswith("cls")
+
+    @property
+    def uses_int(self) -> bool:
+        return "int" in self.variant
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GANTrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown GANTrainConfig fields {unknown}; valid: {sorted(known)}")
+        return cls(**d)
+
+
+@dataclass
+class GANData:
+    """What the loop trains on, as tensors (any source: Shapes, a cache, pickles).
+
+    images: (N, 3, H, W) uint8, H >= the model's image size (larger: random crops).
+    embeddings: (N, C, D) float text embeddings, C captions per image, or None for the
+        unconditional DCGAN.
+    labels: (N,) class indices; GAN-CLS draws mismatching images from other classes.
+    captions: N lists of C strings, optional; only used to title progress grids.
+    """
+
+    images: torch.Tensor
+    embeddings: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+    captions: list[list[str]] | None = None
+
+    def __post_init__(self):
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4 or self.images.shape[1] != 3:
+            raise ValueError(
+                f"GANData.images must be (N, 3, H, W) uint8, got {tuple(self.images.shape)} "
+                f"{self.images.dtype}"
+            )
+        n = len(self.images)
+        if self.embeddings is not None and (
+            self.embeddings.ndim != 3 or len(self.embeddings) != n
+        ):
+            raise ValueError(
+                f"GANData.embeddings must be (N={n}, captions, dim), got "
+                f"{tuple(self.embeddings.shape)}"
+            )
+        if self.labels is not None and len(self.labels) != n:
+            raise ValueError(f"GANData.labels must have N={n} entries, got {len(self.labels)}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+# ---------------------------------------------------------------------------------------
+# Augmentation on the training device
+# ---------------------------------------------------------------------------------------
+
+
+def augment(
+    images: torch.Tensor, size: int, generator: torch.Generator, flip: bool = True
+) -> torch.Tensor:
+    """uint8 (B, 3, H, W) on any device -> float (B, 3, size, size) in [-1, 1].
+
+    A random size x size crop per image when H > size (the paper: 76 -> 64), a horizontal
+    flip with p = 0.5, then x / 127.5 - 1. The random numbers come from ``generator`` (CPU);
+    the pixels are moved on ``images.device``.
+    """
+    B, _, H, W = images.shape
+    if H < size or W < size:
+        raise ValueError(f"images of {H}x{W} are smaller than the model's {size}x{size}")
+    dev = images.device
+    if H > size or W > size:
+        oy = torch.randint(0, H - size + 1, (B,), generator=generator).to(dev)
+        ox = torch.randint(0, W - size + 1, (B,), generator=generator).to(dev)
+        r = torch.arange(size, device=dev)
+        rows = (oy[:, None] + r)[:, :, None]  # (B, size, 1)
+        cols = (ox[:, None] + r)[:, None, :]  # (B, 1, size)
+        b = torch.arange(B, device=dev)[:, None, None]
+        images = images.permute(0, 2, 3, 1)[b, rows, cols].permute(0, 3, 1, 2)  # (B, 3, s, s)
+    x = images.float() / 127.5 - 1.0
+    if flip:
+        mask = (torch.rand(B, generator=generator) < 0.5).to(dev)
+        x = torch.where(mask[:, None, None, None], x.flip(3), x)
+    return x.contiguous()  # (B, 3, size, size)
+
+
+def center_crop(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (B, 3, H, W) -> float (B, 3, size, size) in [-1, 1], centre crop, no flip."""
+    H, W = images.shape[-2:]
+    top, left = (H - size) // 2, (W - size) // 2
+    return images[..., top : top + size, left : left + size].float() / 127.5 - 1.0
+
+
+def average_captions(
+    embeddings: torch.Tensor, k: int, generator: torch.Generator
+) -> torch.Tensor:
+    """(B, C, D) -> (B, D): the mean of k of each image's C caption embeddings, drawn
+    without replacement (the paper: 4 of 10)."""
+    B, C, _ = embeddings.shape
+    k = min(k, C)
+    pick = torch.rand(B, C, generator=generator).argsort(dim=1)[:, :k]  # (B, k)
+    chosen = torch.gather(embeddings, 1, pick[:, :, None].expand(-1, -1, embeddings.shape[2]))
+    return chosen.float().mean(dim=1)  # (B, D)
+
+
+def mismatching_indices(
+    labels: torch.Tensor, index: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """For each i in ``index``, a random image j whose class differs from i's (GAN-CLS)."""
+    if labels.unique().numel() < 2:
+        raise ValueError("GAN-CLS needs images of at least two classes")
+    n = len(labels)
+    j = torch.randint(0, n, (len(index),), generator=generator)
+    for _ in range(1000):
+        same = labels[j] == labels[index]
+        if not same.any():
+            return j
+        j[same] = torch.randint(0, n, (int(same.sum()),), generator=generator)
+    raise RuntimeError("could not draw mismatching images")  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------------------
+# The trainer
+# ---------------------------------------------------------------------------------------
+
+
+class GANTrainer:
+    """Holds G, D, their optimisers and the loop's random state; :meth:`step` is the loop.
+
+    Device handling lives here, not in the networks: ``device`` (default CUDA if present),
+    and the CUDA paths ``amp``, ``channels_last`` and ``compile`` of the config.
+    """
+
+    def __init__(
+        self,
+        data: GANData,
+        model_config: DCGANConfig,
+        config: GANTrainConfig,
+        *,
+        encoder: nn.Module | None = None,
+        device: str | torch.device | None = None,
+    ):
+        if model_config.conditional != config.conditional:
+            model_config = replace(model_config, conditional=config.conditional)
+        if config.conditional and data.embeddings is None:
+            raise ValueError(
+                f"variant {config.variant!r} is conditional and needs text embeddings "
+                "(GANData.embeddings); embed the captions with a text encoder first"
+            )
+        if config.conditional and data.embeddings.shape[2] != model_config.embedding_dim:
+            raise ValueError(
+                f"embeddings have dimension {data.embeddings.shape[2]}, the model expects "
+                f"{model_config.embedding_dim}"
+            )
+        if config.uses_cls and data.labels is None:
+            raise ValueError(f"variant {config.variant!r} needs class labels (GANData.labels)")
+        self.data = data
+        self.model_config = model_config
+        self.config = config
+        self.encoder = encoder
+        self.device = torch.device(
+            device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        cuda = self.device.type == "cuda"
+
+        torch.manual_seed(config.seed)  # the networks' init
+        self.G = Generator(model_config).to(self.device)
+        self.D = Discriminator(model_config).to(self.device)
+        if config.channels_last:
+            self.G = self.G.to(memory_format=torch.channels_last)
+            self.D = self.D.to(memory_format=torch.channels_last)
+        betas = (config.beta1, config.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        # float16 on CUDA needs loss scaling; bfloat16 on CPU does not (scalers disabled).
+        self.amp_dtype = torch.float16 if cuda else torch.bfloat16
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=config.amp and cuda)
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=config.amp and cuda)
+        # The compiled callables; the modules themselves stay plain for state dicts.
+        self.g_fn: Callable = torch.compile(self.G) if config.compile else self.G
+        self.d_fn: Callable = torch.compile(self.D) if config.compile else self.D
+
+        self.step_count = 0
+        self.generator = torch.Generator().manual_seed(config.seed)  # every random draw
+        self.history: dict[str, list[float]] = {
+            k: [] for k in ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_wrong",
+                            "lr", "seconds")
+        }
+        self._seconds = 0.0
+        self._make_fixed_batch()
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    @property
+    def batch_size(self) -> int:
+        return min(self.config.batch_size, len(self.data))
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, len(self.data) // self.batch_size)
+
+    @property
+    def epoch(self) -> int:
+        return self.step_count // self.steps_per_epoch
+
+    @property
+    def total_steps(self) -> int:
+        c = self.config
+        return c.max_steps if c.max_steps > 0 else c.epochs * self.steps_per_epoch
+
+    def lr_at(self, epoch: int) -> float:
+        """lr * lr_decay ** (epoch // decay_every): the paper's step schedule."""
+        return self.config.lr * self.config.lr_decay ** (epoch // self.config.decay_every)
+
+    def _epoch_order(self, epoch: int) -> torch.Tensor:
+        # A permutation per epoch, from (seed, epoch) alone, so resuming mid-epoch finds it.
+        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+        return torch.randperm(len(self.data), generator=g)
+
+    def _make_fixed_batch(self) -> None:
+        """A fixed batch of noise and captions for progress grids: rows = captions,
+        columns = noise vectors (the same noise in every row)."""
+        c, mc = self.config, self.model_config
+        g = torch.Generator().manual_seed(c.seed + 12345)
+        z = torch.randn(c.grid_cols, mc.nz, generator=g)
+        self.fixed_z = z.repeat(c.grid_rows, 1)  # (rows * cols, nz)
+        self.fixed_captions: list[str] = []
+        self.fixed_h = None
+        if c.conditional:
+            # One image per row, spread over the classes when labels are known.
+            n = len(self.data)
+            idx = torch.randperm(n, generator=g)[: c.grid_rows]
+            if self.data.labels is not None:
+                seen, picks = set(), []
+                for i in torch.randperm(n, generator=g).tolist():
+                    lab = int(self.data.labels[i])
+                    if lab not in seen:
+                        seen.add(lab)
+                        picks.append(i)
+                    if len(picks) == c.grid_rows:
+                        break
+                idx = torch.tensor(picks + idx.tolist()[: c.grid_rows - len(picks)])
+            h = self.data.embeddings[idx, 0].float()  # the first caption of each: (rows, D)
+            self.fixed_h = h.repeat_interleave(c.grid_cols, dim=0)  # (rows * cols, D)
+            if self.data.captions is not None:
+                self.fixed_captions = [self.data.captions[i][0] for i in idx.tolist()]
+
+    def _autocast(self):
+        if not self.config.amp:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _to_device(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, non_blocking=True)
+        if self.config.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    # -- one batch ---------------------------------------------------------------------
+
+    def next_batch(self) -> dict[str, torch.Tensor]:
+        """The images, text and noise of step ``step_count``, on the training device."""
+        c, g = self.config, self.generator
+        B, S = self.batch_size, self.model_config.image_size
+        pos = self.step_count % self.steps_per_epoch
+        index = self._epoch_order(self.epoch)[pos * B : (pos + 1) * B]
+        batch = {"x": self._to_device(augment(self._to_device(self.data.images[index]), S, g,
+                                                c.flip))}
+        # (B, 3, S, S) in [-1, 1]
+        if c.conditional:
+            batch["h"] = self._to_device(
+                average_captions(self.data.embeddings[index], c.captions_per_sample, g)
+            )  # (B, 1024)
+        if c.uses_cls:
+            wrong = mismatching_indices(self.data.labels, index, g)
+            batch["x_wrong"] = self._to_device(
+                augment(self._to_device(self.data.images[wrong]), S, g, c.flip)
+            )  # (B, 3, S, S): real images of other classes
+        return batch
+
+    def noise(self, n: int) -> torch.Tensor:
+        """z ~ N(0, I), (n, nz), drawn from the loop's generator."""
+        return self._to_device(torch.randn(n, self.model_config.nz, generator=self.generator))
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def step(self, batch: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+        """One D step then one G step (Reed et al. Algorithm 1). Returns the losses and
+        D's mean probabilities on real, fake and (GAN-CLS) wrong pairs."""
+        c = self.config
+        if batch is None:
+            batch = self.next_batch()
+        x, h = batch["x"], batch.get("h")  # (B, 3, S, S), (B, 1024) or None
+        B = x.shape[0]
+        lr = self.lr_at(self.epoch)
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["lr"] = lr
+        self.G.train()
+        self.D.train()
+
+        # (1) D step: maximise log D(x, h) + log(1 - D(G(z, h), h))
+        #     [GAN-CLS: + w log(1 - D(x_wrong, h)), fake term weighted 1 - w]
+        z = self.noise(B)
+        with self._autocast():
+            with torch.no_grad():
+                fake = self.g_fn(z, h)  # (B, 3, S, S)
+            s_real = self.d_fn(x, h)  # (B,) logits
+            s_fake = self.d_fn(fake, h)  # (B,)
+            if c.uses_cls:
+                s_wrong = self.d_fn(batch["x_wrong"], h)  # (B,)
+                d_loss = losses.d_loss_cls(s_real, s_wrong, s_fake, c.cls_weight)
+            else:
+                s_wrong = None
+                d_loss = losses.d_loss_gan(s_real, s_fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler_d.scale(d_loss).backward()
+        self.scaler_d.step(self.opt_d)
+        self.scaler_d.update()
+
+        # (2) G step: maximise log D(G(z, h), h) (non-saturating), fresh z as in the Lua code
+        #     [GAN-INT: also on h_int = beta h1 + (1 - beta) h2, each with its own z]
+        h_g = h
+        if c.uses_int:
+            h_g = torch.cat([h, losses.interpolate_embeddings(h, c.int_beta)])  # (B + B/2, D)
+        z = self.noise(B if h_g is None else h_g.shape[0])
+        with self._autocast():
+            fake = self.g_fn(z, h_g)  # (B [+ B/2], 3, S, S)
+            s_gen = self.d_fn(fake, h_g)
+            g_loss = losses.g_loss_nonsaturating(s_gen)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler_g.scale(g_loss).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
+        # D's gradients from the G step are discarded at D's next zero_grad.
+
+        self.step_count += 1
+        return {
+            "d_loss": float(d_loss.detach()),
+            "g_loss": float(g_loss.detach()),
+            "d_real": float(torch.sigmoid(s_real.float()).mean()),
+            "d_fake": float(torch.sigmoid(s_fake.float()).mean()),
+            "d_wrong": float("nan") if s_wrong is None else float(
+                torch.sigmoid(s_wrong.float()).mean()),
+            "lr": lr,
+        }
+
+    def train(
+        self,
+        steps: int | None = None,
+        *,
+        checkpoint: str | None = None,
+        checkpoint_every: int = 0,
+        progress: bool = True,
+        callback: Callable[[GANTrainer, dict], None] | None = None,
+    ) -> dict[str, list[float]]:
+        """Run ``steps`` more steps (default: up to the config's total). Saves the bundle
+        to ``checkpoint`` every ``checkpoint_every`` steps and at the end when given;
+        ``callback(trainer, stats)`` runs after every step. Returns the history."""
+        from tqdm.auto import tqdm
+
+        end = self.total_steps if steps is None else self.step_count + steps
+        bar = tqdm(total=end - self.step_count, disable=not progress, desc=self.config.variant,
+                   unit="step")
+        while self.step_count < end:
+            t0 = time.perf_counter()
+            stats = self.step()
+            self._seconds += time.perf_counter() - t0
+            if self.step_count % self.config.log_every == 0 or self.step_count == end:
+                self._log(stats)
+                bar.set_postfix(D=f"{stats['d_loss']:.3f}", G=f"{stats['g_loss']:.3f}",
+                                real=f"{stats['d_real']:.2f}", fake=f"{stats['d_fake']:.2f}")
+            if callback is not None:
+                callback(self, stats)
+            if checkpoint and checkpoint_every and self.step_count % checkpoint_every == 0:
+                self.save(checkpoint)
+            bar.update(1)
+        bar.close()
+        if checkpoint:
+            self.save(checkpoint)
+        return self.history
+
+    def _log(self, stats: dict) -> None:
+        self.history["step"].append(self.step_count)
+        self.history["epoch"].append(self.step_count / self.steps_per_epoch)
+        self.history["seconds"].append(self._seconds)
+        for k in ("d_loss", "g_loss", "d_real", "d_fake", "d_wrong", "lr"):
+            self.history[k].append(stats[k])
+
+    # -- sampling ----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def progress_grid(self) -> torch.Tensor:
+        """G (eval mode) on the fixed batch: (rows * cols, 3, S, S) in [-1, 1], on the CPU."""
+        return generate(self.G, self.fixed_z, self.fixed_h).cpu()
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Write the checkpoint bundle (see :mod:`t2ilib.train.checkpoint`), atomically."""
+        from . import checkpoint
+
+        checkpoint.save_trainer(self, path)
+
+    @classmethod
+    def resume(
+        cls, path, data: GANData, *, device: str | torch.device | None = None,
+        max_steps: int | None = None,
+    ) -> GANTrainer:
+        """A trainer restored from a bundle, continuing exactly where it stopped."""
+        from . import checkpoint
+
+        return checkpoint.load_trainer(path, data, device=device, max_steps=max_steps)
+
+
+@torch.no_grad()
+def generate(G: Generator, z: torch.Tensor, h: torch.Tensor | None = None,
+             batch_size: int = 256) -> torch.Tensor:
+    """G(z, h) in eval mode (BN running statistics), in chunks; (N, 3, S, S) in [-1, 1].
+
+    Each image depends only on its own z and h. The mode of G is restored afterwards.
+    """
+    was_training = G.training
+    G.eval()
+    device = next(G.parameters()).device
+    out = []
+    for i in range(0, len(z), batch_size):
+        hi = None if h is None else h[i : i + batch_size].to(device)
+        out.append(G(z[i : i + batch_size].to(device), hi).float())
+    G.train(was_training)
+    return torch.cat(out)
+
+
+def discriminator_probabilities(
+    D: Discriminator, images: torch.Tensor, h: torch.Tensor | None = None,
+    batch_size: int = 256, train_mode: bool = True,
+) -> torch.Tensor:
+    """sigmoid(D(x, h)) for uint8 or [-1, 1] images (centre-cropped to D's size): (N,).
+
+    ``train_mode`` evaluates D with batch statistics, as D always runs during training
+    (its running statistics are never used by the loop); its parameters are not changed
+    and its running statistics are restored.
+    """
+    size = D.config.image_size
+    device = next(D.parameters()).device
+    state = {k: v.clone() for k, v in D.state_dict().items()}
+    was_training = D.training
+    D.train(train_mode)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch_size):
+            x = images[i : i + batch_size]
+            x = center_crop(x, size) if x.dtype == torch.uint8 else x
+            hi = None if h is None else h[i : i + batch_size].to(device).float()
+            out.append(torch.sigmoid(D(x.to(device), hi).float()).cpu())
+    D.load_state_dict(state)
+    D.train(was_training)
+    return torch.cat(out)
+
+
+def lr_schedule(config: GANTrainConfig, epochs: int) -> list[float]:
+    """The learning rate of each epoch 0 .. epochs-1 (for plots)."""
+    return [config.lr * config.lr_decay ** (e // config.decay_every) for e in range(epochs)]
+
+
+def steps_for_epochs(n_images: int, batch_size: int, epochs: float) -> int:
+    """Number of steps in ``epochs`` epochs over ``n_images`` images."""
+    return max(1, math.ceil(epochs * max(1, n_images // batch_size)))
