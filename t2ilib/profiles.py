@@ -37,6 +37,9 @@ class Profile:
     image_size: int  # side of generated images; 64 as in the paper, 32 for smoke
     batch_size: int  # minibatch for encoder and GAN training
     num_workers: int  # DataLoader workers (0: load in the training process)
+    gan_preset: str = "cub"  # G/D preset (t2ilib.models.dcgan.PRESETS) of chapters 3-4, `train`
+    gan_width: int = 0  # if > 0, replaces the preset's ngf and ndf (cpu: 32, a quarter the cost)
+    gan_steps: int = 5_000  # GAN training steps in chapters 3-4 and the `train` default
 
     def describe(self) -> str:
         """One line for a notebook's device cell: the profile and its main sizes."""
@@ -47,9 +50,18 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile(name="smoke", shapes_n=256, image_size=32, batch_size=16, num_workers=0),
-    "cpu": Profile(name="cpu", shapes_n=10_000, image_size=64, batch_size=64, num_workers=0),
-    "gpu": Profile(name="gpu", shapes_n=20_000, image_size=64, batch_size=64, num_workers=2),
+    "smoke": Profile(
+        name="smoke", shapes_n=256, image_size=32, batch_size=16, num_workers=0,
+        gan_preset="dcgan", gan_width=8, gan_steps=8,
+    ),
+    "cpu": Profile(
+        name="cpu", shapes_n=10_000, image_size=64, batch_size=64, num_workers=0,
+        gan_preset="dcgan", gan_width=32, gan_steps=1_000,
+    ),
+    "gpu": Profile(
+        name="gpu", shapes_n=20_000, image_size=64, batch_size=64, num_workers=2,
+        gan_preset="cub", gan_width=0, gan_steps=5_000,
+    ),
 }
 
 
