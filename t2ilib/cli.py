@@ -7,6 +7,8 @@ status 2; there is no traceback. ``T2I_DEBUG=1`` shows the traceback anyway.
 
 Commands:
     prepare shapes --root DIR [--n N] [--seed S] [--image-size 64]
+    train --dataset shapes [--root DIR] --variant gan --encoder ENC --out RUN [--resume]
+    sample --checkpoint RUN/checkpoint.pt --caption "a small red circle" -n 16 --out grid.png
 """
 
 from __future__ import annotations
@@ -92,6 +94,190 @@ def _add_prepare(sub) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# train, sample (the GAN: t2ilib.train.gan, t2ilib.train.checkpoint)
+# ---------------------------------------------------------------------------------------
+
+GAN_VARIANTS = ("dcgan", "gan", "gan-cls", "gan-int", "gan-int-cls")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import replace
+    from pathlib import Path
+
+    from .models import dcgan
+    from .train import gan
+
+    P = profiles.current()
+    out = Path(args.out)
+    ckpt, run_file = out / "checkpoint.pt", out / "run.json"
+    if args.resume:
+        if not ckpt.is_file() or not run_file.is_file():
+            raise FileNotFoundError(
+                f"--resume: {out} holds no run to resume (need {ckpt.name} and {run_file.name}); "
+                "start it without --resume"
+            )
+        run = json.loads(run_file.read_text())
+    else:
+        if ckpt.exists():
+            raise ValueError(
+                f"{ckpt} exists; continue that run with --resume, or choose another --out"
+            )
+        if args.root is not None:
+            data_params = gan.shapes_root_params(args.root)
+        else:
+            data_params = {
+                "n": args.n or P.shapes_n,
+                "image_size": args.image_size or P.image_size,
+                "seed": 0,
+            }
+        conditional = args.variant != "dcgan"
+        if conditional and args.encoder is None:
+            raise ValueError(
+                f"--variant {args.variant} needs --encoder PATH (a text encoder: train one with "
+                "`python -m t2ilib train-encoder --dataset shapes --out RUN`); --variant dcgan "
+                "needs none"
+            )
+        run = {
+            "dataset": args.dataset,
+            "data": data_params,
+            "variant": args.variant,
+            "encoder": None if not conditional else str(args.encoder),
+        }
+    encoder = None
+    if run["encoder"] is not None:
+        from .text_encoder import load_text_encoder
+
+        encoder = load_text_encoder(run["encoder"])
+    out.mkdir(parents=True, exist_ok=True)
+    d = run["data"]
+    data = gan.shapes_data(
+        d["n"],
+        d["image_size"],
+        d["seed"],
+        encoder=encoder,
+        cache=out / "embeddings.pt" if encoder is not None else None,
+    )
+    steps = args.steps
+    if args.epochs is not None:
+        steps = gan.steps_for_epochs(len(data), args.batch_size, args.epochs)
+    if args.resume:
+        trainer = gan.GANTrainer.resume(ckpt, data, device=args.device, max_steps=steps)
+    else:
+        width = args.width if args.width is not None else P.gan_width
+        model = dcgan.preset(args.model or P.gan_preset, image_size=d["image_size"])
+        if width:
+            model = replace(model, ngf=width, ndf=width)
+        config = gan.GANTrainConfig(
+            variant=args.variant,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            max_steps=steps or P.gan_steps,
+            amp=args.amp,
+            channels_last=args.channels_last,
+            compile=args.compile,
+        )
+        trainer = gan.GANTrainer(data, model, config, encoder=encoder, device=args.device)
+        from .io import write_text_atomic
+
+        write_text_atomic(run_file, json.dumps(run, indent=1))
+    start = time.perf_counter()
+    trainer.train(checkpoint=str(ckpt), checkpoint_every=args.checkpoint_every)
+    from .viz import save_grid
+
+    save_grid(
+        trainer.progress_grid(), out / "progress.png", ncols=trainer.config.grid_cols, scale=2
+    )
+    h = trainer.history
+    print(
+        f"trained {trainer.config.variant} to step {trainer.step_count} "
+        f"({time.perf_counter() - start:.0f} s); D loss {h['d_loss'][-1]:.3f}, "
+        f"G loss {h['g_loss'][-1]:.3f}; wrote {ckpt} and {out / 'progress.png'}"
+    )
+    return 0
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a GAN (DCGAN, GAN, GAN-CLS, GAN-INT, GAN-INT-CLS)",
+        description="Train G and D on a dataset; writes OUT/checkpoint.pt (G, D, optimisers, "
+        "RNG states, config and the text encoder) and OUT/progress.png.",
+    )
+    p.add_argument("--dataset", choices=("shapes",), default="shapes", help="which dataset")
+    p.add_argument("--root", default=None, help="a Shapes export (default: generate in memory)")
+    p.add_argument("--n", type=_positive_int, default=None, help="Shapes images without --root")
+    p.add_argument(
+        "--image-size",
+        type=int,
+        choices=(32, 64),
+        default=None,
+        help="image side without --root (default: profile)",
+    )
+    p.add_argument("--variant", choices=GAN_VARIANTS, default="gan", help="what to train")
+    p.add_argument("--encoder", default=None, help="text encoder file (conditional variants)")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
+    p.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=None,
+        help="total steps of the run (default: profile's gan_steps)",
+    )
+    p.add_argument("--epochs", type=float, default=None, help="total epochs instead of --steps")
+    p.add_argument(
+        "--model",
+        choices=("cub", "flowers", "coco", "dcgan"),
+        default=None,
+        help="G/D preset (default: profile)",
+    )
+    p.add_argument("--width", type=int, default=None, help="ngf = ndf (default: profile)")
+    p.add_argument("--batch-size", type=_positive_int, default=64, help="default 64")
+    p.add_argument("--seed", type=int, default=0, help="default 0")
+    p.add_argument("--checkpoint-every", type=int, default=500, help="steps (0: at the end)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    p.add_argument("--amp", action="store_true", help="mixed precision")
+    p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
+    p.add_argument("--compile", action="store_true", help="torch.compile G and D")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from .train import checkpoint
+    from .viz import save_grid
+
+    images = checkpoint.sample(
+        args.checkpoint, args.caption, n=args.n, seed=args.seed, device=args.device
+    )
+    save_grid(images, args.out, ncols=min(args.n, 8), scale=args.scale)
+    what = f"{len(args.caption)} caption(s)" if args.caption else "no caption"
+    print(f"wrote {len(images)} images ({what}, seed {args.seed}) to {args.out}")
+    return 0
+
+
+def _add_sample(sub) -> None:
+    p = sub.add_parser(
+        "sample",
+        help="generate images from free text with a trained GAN",
+        description="Embed the captions with the checkpoint's own text encoder and draw -n "
+        "images for each; the same --seed gives the same images.",
+    )
+    p.add_argument("--checkpoint", required=True, help="OUT/checkpoint.pt written by train")
+    p.add_argument(
+        "--caption",
+        action="append",
+        default=[],
+        help="a caption (repeat for several; none for a DCGAN)",
+    )
+    p.add_argument("-n", type=_positive_int, default=16, help="images per caption (16)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--out", required=True, help="PNG file for the grid")
+    p.add_argument("--scale", type=_positive_int, default=2, help="enlarge the grid (2)")
+    p.add_argument("--device", default="cpu", help="default cpu")
+    p.set_defaults(func=_cmd_sample)
+
+
+# ---------------------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------------------
 
@@ -101,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
     sub.required = True
     _add_prepare(sub)
+    _add_train(sub)
+    _add_sample(sub)
     return parser
 
 

@@ -51,16 +51,34 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
-        name="smoke", shapes_n=256, image_size=32, batch_size=16, num_workers=0,
-        gan_preset="dcgan", gan_width=8, gan_steps=8,
+        name="smoke",
+        shapes_n=256,
+        image_size=32,
+        batch_size=16,
+        num_workers=0,
+        gan_preset="dcgan",
+        gan_width=8,
+        gan_steps=8,
     ),
     "cpu": Profile(
-        name="cpu", shapes_n=10_000, image_size=64, batch_size=64, num_workers=0,
-        gan_preset="dcgan", gan_width=32, gan_steps=1_000,
+        name="cpu",
+        shapes_n=10_000,
+        image_size=64,
+        batch_size=64,
+        num_workers=0,
+        gan_preset="dcgan",
+        gan_width=32,
+        gan_steps=1_000,
     ),
     "gpu": Profile(
-        name="gpu", shapes_n=20_000, image_size=64, batch_size=64, num_workers=2,
-        gan_preset="cub", gan_width=0, gan_steps=5_000,
+        name="gpu",
+        shapes_n=20_000,
+        image_size=64,
+        batch_size=64,
+        num_workers=2,
+        gan_preset="cub",
+        gan_width=0,
+        gan_steps=5_000,
     ),
 }
 

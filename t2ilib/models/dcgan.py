@@ -192,17 +192,22 @@ class Generator(nn.Module):
             self.project = None
             in_ch = c.nz
         # Widths of the hidden stages from 4x4 up; at S = 32 the ngf stage is dropped.
-        widths = [ngf * 8, ngf * 4, ngf * 2, ngf] if c.image_size == 64 else [
-            ngf * 8, ngf * 4, ngf * 2]
-        layers: list[nn.Module] = [nn.ConvTranspose2d(in_ch, widths[0], 4, 1, 0, bias=False),
-                                   _bn(widths[0])]
+        widths = (
+            [ngf * 8, ngf * 4, ngf * 2, ngf] if c.image_size == 64 else [ngf * 8, ngf * 4, ngf * 2]
+        )
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(in_ch, widths[0], 4, 1, 0, bias=False),
+            _bn(widths[0]),
+        ]
         if c.residual:
             layers.append(ResidualBlock(widths[0], ngf * 2, _g_act()))
         layers.append(_g_act())
         # state size: (B, ngf*8, 4, 4)
         for i in range(1, len(widths)):
-            layers += [nn.ConvTranspose2d(widths[i - 1], widths[i], 4, 2, 1, bias=False),
-                       _bn(widths[i])]
+            layers += [
+                nn.ConvTranspose2d(widths[i - 1], widths[i], 4, 2, 1, bias=False),
+                _bn(widths[i]),
+            ]
             if c.residual and i == 1:
                 layers.append(ResidualBlock(widths[1], ngf, _g_act()))
             layers.append(_g_act())
@@ -233,8 +238,9 @@ class Discriminator(nn.Module):
         super().__init__()
         self.config = c = config
         ndf = c.ndf
-        widths = [ndf, ndf * 2, ndf * 4, ndf * 8] if c.image_size == 64 else [
-            ndf * 2, ndf * 4, ndf * 8]
+        widths = (
+            [ndf, ndf * 2, ndf * 4, ndf * 8] if c.image_size == 64 else [ndf * 2, ndf * 4, ndf * 8]
+        )
         # The first convolution has no batch norm (Radford et al.).
         layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 4, 2, 1, bias=False), _d_act()]
         # state size: (B, ndf, S/2, S/2)
@@ -278,8 +284,9 @@ class Discriminator(nn.Module):
 def init_weights(module: nn.Module) -> None:
     """The authors' init: conv weights N(0, 0.02), BN gamma N(1, 0.02), BN beta 0.
 
-    Linear layers keep their default init, as in the Lua ``weights_init``. Draws from the global torch RNG, so ``torch.manual_seed`` before building a network
-    makes its weights reproducible.
+    Linear layers keep their default init, as in the Lua ``weights_init``. Draws from the
+    global torch RNG, so ``torch.manual_seed`` before building a network makes its weights
+    reproducible.
     """
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
@@ -299,3 +306,10 @@ def build(config: DCGANConfig) -> tuple[Generator, Discriminator]:
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def from_profile(profile, **changes) -> DCGANConfig:
+    """The G/D configuration a profile asks for: its ``gan_preset`` at its ``image_size``,
+    with ``gan_width`` (when > 0) as ngf and ndf; ``changes`` override any field."""
+    width = {"ngf": profile.gan_width, "ndf": profile.gan_width} if profile.gan_width else {}
+    return preset(profile.gan_preset, **{"image_size": profile.image_size, **width, **changes})

@@ -51,7 +51,7 @@ REQUIRED = ("model_config", "train_config", "generator", "discriminator", "step"
 
 def rng_state(loop_generator: torch.Generator | None = None) -> dict:
     """Every RNG the loop or the user may touch: the loop's, torch CPU/CUDA, numpy, Python."""
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002 - the legacy global RNG users seed
     py_version, py_internal, py_gauss = random.getstate()
     return {
         "loop": None if loop_generator is None else loop_generator.get_state(),
@@ -75,9 +75,14 @@ def set_rng_state(state: dict, loop_generator: torch.Generator | None = None) ->
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
     n = state["numpy"]
-    np.random.set_state(
-        ("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
-         n["cached_gaussian"])
+    np.random.set_state(  # noqa: NPY002
+        (
+            "MT19937",
+            n["keys"].numpy().astype(np.uint32),
+            n["pos"],
+            n["has_gauss"],
+            n["cached_gaussian"],
+        )
     )
     p = state["python"]
     random.setstate((p["version"], tuple(p["internal"]), p["gauss"]))
@@ -173,7 +178,9 @@ def read(path: str | os.PathLike) -> dict:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        reason = (
+            str(e).strip().splitlines()[0].split(". ")[0] if str(e).strip() else type(e).__name__
+        )
         raise ValueError(
             f"{path} is not a readable GAN checkpoint (truncated, or not written by "
             f"torch.save: {reason[:200]}); expected a bundle written by `python -m t2ilib "
@@ -185,15 +192,17 @@ def read(path: str | os.PathLike) -> dict:
             "that `python -m t2ilib train` wrote (it contains its text encoder)"
         )
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        found = f"keys {sorted(map(str, blob))[:6]}" if isinstance(blob, dict) else type(
-            blob).__name__
+        found = (
+            f"keys {sorted(map(str, blob))[:6]}" if isinstance(blob, dict) else type(blob).__name__
+        )
         raise ValueError(
             f"{path} is not a t2ilib GAN checkpoint (expected format {FORMAT!r}, found "
             f"{found}); pass the checkpoint.pt that `python -m t2ilib train` wrote"
         )
     if blob.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{path} was written by a newer t2ilib (format "
-                         f"{blob['version']}); upgrade t2ilib")
+        raise ValueError(
+            f"{path} was written by a newer t2ilib (format {blob['version']}); upgrade t2ilib"
+        )
     missing = [k for k in REQUIRED if k not in blob]
     if missing:
         raise ValueError(f"{path} is an incomplete GAN checkpoint: missing {missing}")
@@ -225,7 +234,10 @@ def load_trainer(path, data, *, device=None, max_steps: int | None = None):
     if blob.get("text_encoder") is not None:
         encoder = encoder_from_payload(blob["text_encoder"])
     trainer = GANTrainer(
-        data, DCGANConfig.from_dict(blob["model_config"]), config, encoder=encoder,
+        data,
+        DCGANConfig.from_dict(blob["model_config"]),
+        config,
+        encoder=encoder,
         device=device,
     )
     trainer.G.load_state_dict(blob["generator"])

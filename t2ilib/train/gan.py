@@ -40,9 +40,11 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -83,7 +85,9 @@ class GANTrainConfig:
             raise ValueError(f"unknown variant {self.variant!r}; valid variants are {VARIANTS}")
         for name in ("batch_size", "decay_every", "epochs", "captions_per_sample", "log_every"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"GANTrainConfig.{name} must be positive, got {getattr(self, name)}")
+                raise ValueError(
+                    f"GANTrainConfig.{name} must be positive, got {getattr(self, name)}"
+                )
         if not 0.0 <= self.cls_weight < 1.0:
             raise ValueError(f"cls_weight must be in [0, 1), got {self.cls_weight}")
 
@@ -134,9 +138,7 @@ class GANData:
                 f"{self.images.dtype}"
             )
         n = len(self.images)
-        if self.embeddings is not None and (
-            self.embeddings.ndim != 3 or len(self.embeddings) != n
-        ):
+        if self.embeddings is not None and (self.embeddings.ndim != 3 or len(self.embeddings) != n):
             raise ValueError(
                 f"GANData.embeddings must be (N={n}, captions, dim), got "
                 f"{tuple(self.embeddings.shape)}"
@@ -188,9 +190,7 @@ def center_crop(images: torch.Tensor, size: int) -> torch.Tensor:
     return images[..., top : top + size, left : left + size].float() / 127.5 - 1.0
 
 
-def average_captions(
-    embeddings: torch.Tensor, k: int, generator: torch.Generator
-) -> torch.Tensor:
+def average_captions(embeddings: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
     """(B, C, D) -> (B, D): the mean of k of each image's C caption embeddings, drawn
     without replacement (the paper: 4 of 10)."""
     B, C, _ = embeddings.shape
@@ -280,8 +280,18 @@ class GANTrainer:
         self.step_count = 0
         self.generator = torch.Generator().manual_seed(config.seed)  # every random draw
         self.history: dict[str, list[float]] = {
-            k: [] for k in ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_wrong",
-                            "lr", "seconds")
+            k: []
+            for k in (
+                "step",
+                "epoch",
+                "d_loss",
+                "g_loss",
+                "d_real",
+                "d_fake",
+                "d_wrong",
+                "lr",
+                "seconds",
+            )
         }
         self._seconds = 0.0
         self._make_fixed_batch()
@@ -361,8 +371,9 @@ class GANTrainer:
         B, S = self.batch_size, self.model_config.image_size
         pos = self.step_count % self.steps_per_epoch
         index = self._epoch_order(self.epoch)[pos * B : (pos + 1) * B]
-        batch = {"x": self._to_device(augment(self._to_device(self.data.images[index]), S, g,
-                                                c.flip))}
+        batch = {
+            "x": self._to_device(augment(self._to_device(self.data.images[index]), S, g, c.flip))
+        }
         # (B, 3, S, S) in [-1, 1]
         if c.conditional:
             batch["h"] = self._to_device(
@@ -432,13 +443,16 @@ class GANTrainer:
         # D's gradients from the G step are discarded at D's next zero_grad.
 
         self.step_count += 1
+        s_real, s_fake = s_real.detach(), s_fake.detach()
+        s_wrong = None if s_wrong is None else s_wrong.detach()
         return {
             "d_loss": float(d_loss.detach()),
             "g_loss": float(g_loss.detach()),
             "d_real": float(torch.sigmoid(s_real.float()).mean()),
             "d_fake": float(torch.sigmoid(s_fake.float()).mean()),
-            "d_wrong": float("nan") if s_wrong is None else float(
-                torch.sigmoid(s_wrong.float()).mean()),
+            "d_wrong": float("nan")
+            if s_wrong is None
+            else float(torch.sigmoid(s_wrong.float()).mean()),
             "lr": lr,
         }
 
@@ -457,16 +471,21 @@ class GANTrainer:
         from tqdm.auto import tqdm
 
         end = self.total_steps if steps is None else self.step_count + steps
-        bar = tqdm(total=end - self.step_count, disable=not progress, desc=self.config.variant,
-                   unit="step")
+        bar = tqdm(
+            total=end - self.step_count, disable=not progress, desc=self.config.variant, unit="step"
+        )
         while self.step_count < end:
             t0 = time.perf_counter()
             stats = self.step()
             self._seconds += time.perf_counter() - t0
             if self.step_count % self.config.log_every == 0 or self.step_count == end:
                 self._log(stats)
-                bar.set_postfix(D=f"{stats['d_loss']:.3f}", G=f"{stats['g_loss']:.3f}",
-                                real=f"{stats['d_real']:.2f}", fake=f"{stats['d_fake']:.2f}")
+                bar.set_postfix(
+                    D=f"{stats['d_loss']:.3f}",
+                    G=f"{stats['g_loss']:.3f}",
+                    real=f"{stats['d_real']:.2f}",
+                    fake=f"{stats['d_fake']:.2f}",
+                )
             if callback is not None:
                 callback(self, stats)
             if checkpoint and checkpoint_every and self.step_count % checkpoint_every == 0:
@@ -501,7 +520,11 @@ class GANTrainer:
 
     @classmethod
     def resume(
-        cls, path, data: GANData, *, device: str | torch.device | None = None,
+        cls,
+        path,
+        data: GANData,
+        *,
+        device: str | torch.device | None = None,
         max_steps: int | None = None,
     ) -> GANTrainer:
         """A trainer restored from a bundle, continuing exactly where it stopped."""
@@ -511,8 +534,9 @@ class GANTrainer:
 
 
 @torch.no_grad()
-def generate(G: Generator, z: torch.Tensor, h: torch.Tensor | None = None,
-             batch_size: int = 256) -> torch.Tensor:
+def generate(
+    G: Generator, z: torch.Tensor, h: torch.Tensor | None = None, batch_size: int = 256
+) -> torch.Tensor:
     """G(z, h) in eval mode (BN running statistics), in chunks; (N, 3, S, S) in [-1, 1].
 
     Each image depends only on its own z and h. The mode of G is restored afterwards.
@@ -529,8 +553,11 @@ def generate(G: Generator, z: torch.Tensor, h: torch.Tensor | None = None,
 
 
 def discriminator_probabilities(
-    D: Discriminator, images: torch.Tensor, h: torch.Tensor | None = None,
-    batch_size: int = 256, train_mode: bool = True,
+    D: Discriminator,
+    images: torch.Tensor,
+    h: torch.Tensor | None = None,
+    batch_size: int = 256,
+    train_mode: bool = True,
 ) -> torch.Tensor:
     """sigmoid(D(x, h)) for uint8 or [-1, 1] images (centre-cropped to D's size): (N,).
 
@@ -553,6 +580,54 @@ def discriminator_probabilities(
     D.load_state_dict(state)
     D.train(was_training)
     return torch.cat(out)
+
+
+def shapes_data(
+    n: int,
+    image_size: int = 64,
+    seed: int = 0,
+    *,
+    split: str = "trainval",
+    encoder=None,
+    cache: str | os.PathLike | None = None,
+) -> GANData:
+    """Shapes as :class:`GANData`: images, labels, captions and, given a text encoder, the
+    embeddings (N, 10, 1024) of every caption (stored at ``cache`` and reused while the
+    encoder and captions are unchanged). The default split holds out the zero-shot classes.
+    """
+    from ..data.shapes import Shapes
+
+    ds = Shapes(n, split=split, image_size=image_size, seed=seed)
+    embeddings = None
+    if encoder is not None:
+        from ..text_encoder import embed_captions, embed_captions_cached
+
+        if cache is not None:
+            embeddings = embed_captions_cached(encoder, ds.captions, cache)
+        else:
+            embeddings = embed_captions(encoder, ds.captions)
+    return GANData(images=ds.images, embeddings=embeddings, labels=ds.labels, captions=ds.captions)
+
+
+def shapes_root_params(root: str | os.PathLike) -> dict:
+    """(n, image_size, seed) of a Shapes export written by ``python -m t2ilib prepare
+    shapes``, read from its manifest. Shapes is deterministic, so the trainer regenerates
+    the same images and captions in memory from them instead of decoding the PNGs."""
+    import json
+
+    from ..data import shapes
+
+    manifest = Path(root) / shapes.MANIFEST
+    if not manifest.is_file():
+        raise FileNotFoundError(
+            f"{root} holds no complete Shapes export (no {shapes.MANIFEST}); write one with "
+            f"`python -m t2ilib prepare shapes --root {root}`, or omit --root"
+        )
+    try:
+        found = json.loads(manifest.read_text())
+        return {k: int(found[k]) for k in ("n", "image_size", "seed")}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{manifest} is unreadable ({e}); run prepare again") from None
 
 
 def lr_schedule(config: GANTrainConfig, epochs: int) -> list[float]:
