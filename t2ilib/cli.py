@@ -7,6 +7,8 @@ status 2; there is no traceback. ``T2I_DEBUG=1`` shows the traceback anyway.
 
 Commands:
     prepare shapes --root DIR [--n N] [--seed S] [--image-size 64]
+    prepare cub|flowers|coco --root DIR [--download]   (exit 1: files missing or corrupt,
+        one line each on stderr with the file's path and where it comes from)
     train --dataset shapes [--root DIR] --variant gan --encoder ENC --out RUN [--resume]
     sample --checkpoint RUN/checkpoint.pt --caption "a small red circle" -n 16 --out grid.png
 """
@@ -56,8 +58,35 @@ def _prepare_shapes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare_real(args: argparse.Namespace) -> int:
+    """cub / flowers / coco: download (with --download) and verify; exit 1 on problems."""
+    import importlib
+
+    module = importlib.import_module(f".data.{args.dataset}", __package__)
+    start = time.perf_counter()
+    problems = module.prepare(args.root, download=args.download)
+    if problems:
+        for problem in problems:
+            print(f"{PROG} prepare {args.dataset}: {problem}", file=sys.stderr)
+        hint = "" if args.download else "; add --download to fetch them"
+        print(
+            f"{PROG} prepare {args.dataset}: {args.root} is not ready: {len(problems)} "
+            f"problem(s) above{hint}",
+            file=sys.stderr,
+        )
+        return EXIT_VERIFY
+    seconds = time.perf_counter() - start
+    print(f"{args.root} holds a complete {args.dataset} root (verified in {seconds:.1f} s)")
+    return 0
+
+
+EXIT_VERIFY = 1  # prepare cub/flowers/coco: the root has missing or corrupt files (listed)
+
 PREPARERS = {
     "shapes": _prepare_shapes,
+    "cub": _prepare_real,
+    "flowers": _prepare_real,
+    "coco": _prepare_real,
 }
 
 
@@ -89,6 +118,11 @@ def _add_prepare(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="Shapes: random seed (default 0)")
     p.add_argument(
         "--image-size", type=int, default=64, choices=(32, 64), help="Shapes: image side"
+    )
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="cub/flowers/coco: fetch missing files from the official sources first",
     )
     p.set_defaults(func=_cmd_prepare)
 
