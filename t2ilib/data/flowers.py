@@ -66,15 +66,16 @@ def class_folder(label: int) -> str:
 def read_labels(root: str | os.PathLike) -> np.ndarray:
     """Class 1..102 of each image, (N,) int64, from ``imagelabels.mat``."""
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     path = Path(root) / LABELS_FILE
-    try:
-        labels = loadmat(path, squeeze_me=True)["labels"]
-    except FileNotFoundError:
+    if not path.is_file():
         raise FileNotFoundError(
             f"missing {path} (from {_SOURCES[LABELS_FILE]}); {FIX.format(root=Path(root))}"
-        ) from None
-    except (KeyError, ValueError, OSError, TypeError) as e:
+        )
+    try:
+        labels = loadmat(path, squeeze_me=True)["labels"]
+    except (KeyError, ValueError, OSError, TypeError, MatReadError) as e:
         raise CorruptFileError(
             path, f"{type(e).__name__}: {e}", FIX.format(root=Path(root))
         ) from None
@@ -84,19 +85,20 @@ def read_labels(root: str | os.PathLike) -> np.ndarray:
 def official_split(root: str | os.PathLike) -> dict[str, np.ndarray]:
     """The official image split of ``setid.mat``: 1-based image numbers per part."""
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     path = Path(root) / SETID_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"missing {path} (from {_SOURCES[SETID_FILE]}); {FIX.format(root=Path(root))}"
+        )
     try:
         mat = loadmat(path, squeeze_me=True)
         return {
             k: np.atleast_1d(np.asarray(mat[k], dtype=np.int64))
             for k in ("trnid", "valid", "tstid")
         }
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"missing {path} (from {_SOURCES[SETID_FILE]}); {FIX.format(root=Path(root))}"
-        ) from None
-    except (KeyError, ValueError, OSError, TypeError) as e:
+    except (KeyError, ValueError, OSError, TypeError, MatReadError) as e:
         raise CorruptFileError(
             path, f"{type(e).__name__}: {e}", FIX.format(root=Path(root))
         ) from None
