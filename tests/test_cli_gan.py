@@ -1,0 +1,91 @@
+"""`python -m t2ilib train` and `sample`: a run end to end, same seed same image, and
+one-line errors. A randomly initialised text encoder stands in for a trained one."""
+
+import pytest
+import torch
+
+from t2ilib.cli import main
+
+TRAIN = ["--n", "96", "--image-size", "32", "--width", "4", "--batch-size", "8"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from t2ilib.models.char_cnn_rnn import CharCNNRNNConfig
+    from t2ilib.text_encoder import TextEncoder
+
+    root = tmp_path_factory.mktemp("gan")
+    torch.manual_seed(0)
+    config = CharCNNRNNConfig(conv1_channels=8, conv2_channels=8, cnn_dim=8)
+    TextEncoder(config).save(root / "enc.pt")
+    out = root / "run"
+    args = ["train", "--variant", "gan", "--encoder", str(root / "enc.pt"), "--out", str(out)]
+    assert main(args + TRAIN + ["--steps", "2"]) == 0
+    return root, out
+
+
+def test_train_writes_a_bundle_and_resume_extends_it(run, capsys):
+    root, out = run
+    assert (out / "checkpoint.pt").is_file() and (out / "progress.png").is_file()
+    blob = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert blob["step"] == 2 and blob["text_encoder"] is not None
+    assert main(["train", "--out", str(out), "--resume", "--steps", "3"]) == 0
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 3
+    # A second start into the same folder is refused, not overwritten.
+    enc = str(root / "enc.pt")
+    assert main(["train", "--encoder", enc, "--out", str(out)] + TRAIN) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_sample_same_seed_same_image(run, tmp_path):
+    _, out = run
+    ckpt = str(out / "checkpoint.pt")
+
+    def sample(seed, name):
+        args = ["sample", "--checkpoint", ckpt, "--caption", "a small red circle"]
+        assert main(args + ["-n", "4", "--seed", str(seed), "--out", str(tmp_path / name)]) == 0
+        return (tmp_path / name).read_bytes()
+
+    assert sample(0, "a.png") == sample(0, "b.png")
+    assert sample(0, "a.png") != sample(1, "c.png")
+
+
+def test_one_line_errors(run, tmp_path, capsys):
+    root, out = run
+    torch.save({"w": torch.zeros(2)}, tmp_path / "foreign.pt")
+    cases = [
+        (str(tmp_path / "missing.pt"), "no GAN checkpoint at"),
+        (str(tmp_path / "foreign.pt"), "is not a t2ilib GAN checkpoint"),
+        (str(root / "enc.pt"), "text-encoder file, not a GAN checkpoint"),
+    ]
+    for path, message in cases:
+        args = ["sample", "--checkpoint", path, "--caption", "x", "--out", str(tmp_path / "g.png")]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert main(["train", "--variant", "gan", "--out", str(tmp_path / "r")] + TRAIN) == 2
+    assert "--encoder" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "r2"), "--resume"]) == 2
+    assert "no run to resume" in capsys.readouterr().err
+
+
+def test_unconditional_run_samples_without_caption(tmp_path, capsys):
+    out = tmp_path / "dcgan"
+    assert main(["train", "--variant", "dcgan", "--out", str(out), "--steps", "1"] + TRAIN) == 0
+    ckpt = str(out / "checkpoint.pt")
+    assert main(["sample", "--checkpoint", ckpt, "-n", "2", "--out", str(tmp_path / "u.png")]) == 0
+    args = ["sample", "--checkpoint", ckpt, "--caption", "a red star", "--out", "x.png"]
+    assert main(args) == 2
+    assert "unconditional" in capsys.readouterr().err
+
+
+def test_train_reads_a_shapes_export_root(tmp_path, capsys):
+    from t2ilib.data import shapes
+
+    shapes.prepare(tmp_path / "shapes", 60, image_size=32, seed=3)
+    out = tmp_path / "run"
+    args = ["train", "--variant", "dcgan", "--root", str(tmp_path / "shapes"), "--out", str(out)]
+    assert main(args + ["--steps", "1", "--width", "4", "--batch-size", "8"]) == 0
+    assert '"seed": 3' in (out / "run.json").read_text()
+    assert main(["train", "--variant", "dcgan", "--root", str(tmp_path), "--out", "x"]) == 2
+    assert "prepare shapes" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""The GAN training loop: augmentation, caption averaging, every variant, determinism.
+
+Random embeddings stand in for a text encoder here only: the loop takes any (N, 10, D)
+tensor."""
+
+import math
+
+import pytest
+import torch
+from gan_helpers import TINY, tiny_config, tiny_data
+
+from t2ilib.losses import d_loss_gan
+from t2ilib.train.gan import (
+    VARIANTS,
+    GANTrainConfig,
+    GANTrainer,
+    augment,
+    average_captions,
+    center_crop,
+    mismatching_indices,
+)
+
+
+def test_augment_crops_flips_and_scales():
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (16, 3, 76, 76), dtype=torch.uint8)
+    x = augment(images, 64, g)
+    assert x.shape == (16, 3, 64, 64) and x.dtype == torch.float32
+    assert x.min() >= -1 and x.max() <= 1
+    # Each output is a (possibly flipped) 64x64 window of its own image.
+    scaled = images.float() / 127.5 - 1
+    for i in range(4):
+        windows = scaled[i].unfold(1, 64, 1).unfold(2, 64, 1)  # (3, 13, 13, 64, 64)
+        found = any(
+            torch.equal(windows[:, a, b], x[i]) or torch.equal(windows[:, a, b].flip(2), x[i])
+            for a in range(13)
+            for b in range(13)
+        )
+        assert found
+    # Same-size images are only flipped, about half of them.
+    same = torch.randint(0, 256, (200, 3, 8, 8), dtype=torch.uint8)
+    y = augment(same, 8, torch.Generator().manual_seed(1))
+    ref = same.float() / 127.5 - 1
+    flipped = torch.tensor([torch.equal(y[i], ref[i].flip(2)) for i in range(200)])
+    unchanged = torch.tensor([torch.equal(y[i], ref[i]) for i in range(200)])
+    assert torch.all(flipped | unchanged) and 60 < int(flipped.sum()) < 140
+    assert center_crop(images, 64).shape == (16, 3, 64, 64)
+    with pytest.raises(ValueError, match="smaller"):
+        augment(same, 16, g)
+
+
+def test_average_captions_takes_k_distinct():
+    emb = torch.eye(10).repeat(5, 1, 1)  # caption j of every image = e_j
+    avg = average_captions(emb, 4, torch.Generator().manual_seed(0))
+    assert avg.shape == (5, 10)
+    assert torch.allclose(avg.sum(1), torch.ones(5))  # 4 distinct captions, 1/4 each
+    assert torch.all((avg == 0) | (avg == 0.25))
+
+
+def test_mismatching_images_come_from_other_classes():
+    labels = torch.arange(40) % 3
+    index = torch.arange(40)
+    j = mismatching_indices(labels, index, torch.Generator().manual_seed(0))
+    assert torch.all(labels[j] != labels[index])
+    with pytest.raises(ValueError, match="two classes"):
+        mismatching_indices(torch.zeros(5, dtype=torch.long), index[:5], torch.Generator())
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_variant_runs(variant):
+    t = GANTrainer(tiny_data(), TINY, tiny_config(variant=variant), device="cpu")
+    history = t.train(progress=False)
+    assert t.step_count == 3 and len(history["d_loss"]) == 3
+    assert all(math.isfinite(v) for v in history["d_loss"] + history["g_loss"])
+    assert t.progress_grid().shape == (4, 3, 32, 32)
+    assert math.isnan(history["d_wrong"][0]) != variant.endswith("cls")
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match="valid variants"):
+        GANTrainConfig(variant="stackgan")
+    data = tiny_data()
+    data.embeddings = None
+    with pytest.raises(ValueError, match="needs text embeddings"):
+        GANTrainer(data, TINY, tiny_config(variant="gan"))
+
+
+def test_lr_is_halved_every_decay_every_epochs():
+    t = GANTrainer(tiny_data(), TINY, tiny_config(decay_every=100), device="cpu")
+    assert [t.lr_at(e) for e in (0, 99, 100, 250)] == [2e-4, 2e-4, 1e-4, 5e-5]
+
+
+def test_d_steps_lower_d_loss_on_a_fixed_batch():
+    t = GANTrainer(tiny_data(), TINY, tiny_config(), device="cpu")
+    batch = t.next_batch()
+    x, h = batch["x"], batch["h"]
+    with torch.no_grad():
+        fake = t.G(t.noise(len(x)), h)
+
+    def loss():
+        return d_loss_gan(t.D(x, h), t.D(fake, h))
+
+    before = loss().item()
+    for _ in range(5):
+        t.opt_d.zero_grad()
+        loss().backward()
+        t.opt_d.step()
+    assert loss().item() < before
+
+
+def test_same_seed_same_weights_after_n_steps():
+    a = GANTrainer(tiny_data(), TINY, tiny_config(seed=7), device="cpu")
+    b = GANTrainer(tiny_data(), TINY, tiny_config(seed=7), device="cpu")
+    a.train(progress=False)
+    b.train(progress=False)
+    for net in ("G", "D"):
+        sa, sb = getattr(a, net).state_dict(), getattr(b, net).state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    c = GANTrainer(tiny_data(), TINY, tiny_config(seed=8), device="cpu")
+    c.train(progress=False)
+    assert not torch.equal(c.G.state_dict()["net.0.weight"], a.G.state_dict()["net.0.weight"])
+
+
+def test_cpu_amp_and_channels_last_paths_run():
+    cfg = tiny_config(variant="gan-int-cls", amp=True, channels_last=True, max_steps=2)
+    t = GANTrainer(tiny_data(), TINY, cfg, device="cpu")
+    t.train(progress=False)
+    assert all(math.isfinite(v) for v in t.history["d_loss"])
