@@ -30,6 +30,7 @@ import json
 import os
 import pickle
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,12 +66,23 @@ def _shapes_by_class(n_classes: int, per_class: int, seed: int):
     return groups
 
 
-def _write_jpeg(path: Path, image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Save ``image`` resized to ``size`` (W, H) as a JPEG; returns the pixels written."""
+def _write_jpeg(
+    path: Path, image: np.ndarray, size: tuple[int, int], noise: float = 0.0
+) -> np.ndarray:
+    """Save ``image`` resized to ``size`` (W, H) as a JPEG; returns the pixels written.
+
+    ``noise`` > 0 adds Gaussian pixel noise of that standard deviation (seeded by the
+    path), which gives files the entropy, and so roughly the size and decoding cost, of
+    photographs (benchmarks use it; tests do not).
+    """
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
     img = Image.fromarray(image).resize(size, Image.Resampling.BILINEAR)
+    if noise > 0:
+        rng = np.random.default_rng(zlib.crc32(path.name.encode()))
+        a = np.asarray(img, dtype=np.float32) + rng.normal(0, noise, (size[1], size[0], 3))
+        img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
     with atomic_write(path, fsync=False) as f:
         img.save(f, format="JPEG", quality=JPEG_QUALITY)
     return np.asarray(img)
@@ -103,9 +115,11 @@ def write_cub(
     n_test_classes: int = 2,
     image_size: tuple[int, int] = (96, 72),
     seed: int = 0,
+    noise: float = 0.0,
 ) -> Fixture:
     """A CUB root of ``n_classes`` x ``per_class`` synthetic images, the last
-    ``n_test_classes`` classes held out in ``testclasses.txt``."""
+    ``n_test_classes`` classes held out in ``testclasses.txt``. ``noise``: see
+    :func:`_write_jpeg` (for benchmarks)."""
     root = Path(root)
     base, caps = root / "CUB_200_2011", root / "cvpr2016_cub"
     base.mkdir(parents=True, exist_ok=True)
@@ -120,7 +134,7 @@ def write_cub(
             image_id += 1
             stem = f"{name}_{j + 1:04d}_{1000 + image_id}"
             rel = f"{folders[c]}/{stem}.jpg"
-            written = _write_jpeg(base / "images" / rel, image, image_size)
+            written = _write_jpeg(base / "images" / rel, image, image_size, noise)
             _write_text(caps / "text_c10" / folders[c] / f"{stem}.txt", _lines(captions))
             images_txt.append(f"{image_id} {rel}")
             labels_txt.append(f"{image_id} {c + 1}")
