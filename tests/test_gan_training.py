@@ -126,3 +126,12 @@ def test_cpu_amp_and_channels_last_paths_run():
     t = GANTrainer(tiny_data(), TINY, cfg, device="cpu")
     t.train(progress=False)
     assert all(math.isfinite(v) for v in t.history["d_loss"])
+
+
+def test_frozen_d_is_left_unchanged():
+    t = GANTrainer(tiny_data(), TINY, tiny_config(), device="cpu")
+    before = {k: v.clone() for k, v in t.D.named_parameters()}
+    g_before = t.G.net[0].weight.clone()
+    t.train(2, progress=False, update_d=False)
+    assert all(torch.equal(before[k], v) for k, v in t.D.named_parameters())
+    assert not torch.equal(g_before, t.G.net[0].weight)

@@ -392,9 +392,14 @@ class GANTrainer:
 
     # -- the loop ----------------------------------------------------------------------
 
-    def step(self, batch: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+    def step(
+        self, batch: dict[str, torch.Tensor] | None = None, *, update_d: bool = True
+    ) -> dict[str, float]:
         """One D step then one G step (Reed et al. Algorithm 1). Returns the losses and
-        D's mean probabilities on real, fake and (GAN-CLS) wrong pairs."""
+        D's mean probabilities on real, fake and (GAN-CLS) wrong pairs.
+
+        ``update_d=False`` computes D's loss but leaves D unchanged: G then trains against
+        a frozen D (chapter 3 uses it to provoke mode collapse)."""
         c = self.config
         if batch is None:
             batch = self.next_batch()
@@ -421,10 +426,11 @@ class GANTrainer:
             else:
                 s_wrong = None
                 d_loss = losses.d_loss_gan(s_real, s_fake)
-        self.opt_d.zero_grad(set_to_none=True)
-        self.scaler_d.scale(d_loss).backward()
-        self.scaler_d.step(self.opt_d)
-        self.scaler_d.update()
+        if update_d:
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler_d.scale(d_loss).backward()
+            self.scaler_d.step(self.opt_d)
+            self.scaler_d.update()
 
         # (2) G step: maximise log D(G(z, h), h) (non-saturating), fresh z as in the Lua code
         #     [GAN-INT: also on h_int = beta h1 + (1 - beta) h2, each with its own z]
@@ -464,10 +470,12 @@ class GANTrainer:
         checkpoint_every: int = 0,
         progress: bool = True,
         callback: Callable[[GANTrainer, dict], None] | None = None,
+        update_d: bool = True,
     ) -> dict[str, list[float]]:
         """Run ``steps`` more steps (default: up to the config's total). Saves the bundle
         to ``checkpoint`` every ``checkpoint_every`` steps and at the end when given;
-        ``callback(trainer, stats)`` runs after every step. Returns the history."""
+        ``callback(trainer, stats)`` runs after every step; ``update_d=False`` freezes D
+        (see :meth:`step`). Returns the history."""
         from tqdm.auto import tqdm
 
         end = self.total_steps if steps is None else self.step_count + steps
@@ -476,7 +484,7 @@ class GANTrainer:
         )
         while self.step_count < end:
             t0 = time.perf_counter()
-            stats = self.step()
+            stats = self.step(update_d=update_d)
             self._seconds += time.perf_counter() - t0
             if self.step_count % self.config.log_every == 0 or self.step_count == end:
                 self._log(stats)
