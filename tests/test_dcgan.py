@@ -154,3 +154,13 @@ def test_tiny_batch_can_be_overfitted():
         loss.backward()
         opt.step()
     assert loss.item() < 0.05
+
+
+@pytest.mark.parametrize("conditional", [True, False])
+def test_trace_shapes_ends_at_image_and_logit(conditional):
+    c = preset("cub", ngf=8, ndf=8, conditional=conditional)
+    G, D = dcgan.build(c)
+    g, d = dcgan.trace_shapes(G), dcgan.trace_shapes(D)
+    assert g[-1] == ("Tanh", (2, 3, 64, 64)) and d[-1][1] == (2,)
+    assert any("residual" in name for name, _ in g)
+    assert any("replicated" in name for name, _ in d) == conditional

@@ -135,3 +135,17 @@ def test_frozen_d_is_left_unchanged():
     t.train(2, progress=False, update_d=False)
     assert all(torch.equal(before[k], v) for k, v in t.D.named_parameters())
     assert not torch.equal(g_before, t.G.net[0].weight)
+
+
+def test_samples_are_seeded_and_text_sensitivity_runs():
+    from t2ilib.evaluate.matching import text_sensitivity
+
+    data = tiny_data()
+    t = GANTrainer(data, TINY, tiny_config(), device="cpu")
+    h = torch.randn(4, 16)
+    assert torch.equal(t.samples(4, h, seed=1), t.samples(4, h, seed=1))
+    assert not torch.equal(t.samples(4, h, seed=1), t.samples(4, h, seed=2))
+    before = {k: v.clone() for k, v in t.D.state_dict().items()}
+    r = text_sensitivity(t.D, data.images, data.embeddings[:, 0], data.embeddings[:, 1])
+    assert 0 <= r["p_match"] <= 1 and 0 <= r["auc"] <= 1 and r["n"] == len(data)
+    assert all(torch.equal(before[k], v) for k, v in t.D.state_dict().items())

@@ -313,3 +313,66 @@ def from_profile(profile, **changes) -> DCGANConfig:
     with ``gan_width`` (when > 0) as ngf and ndf; ``changes`` override any field."""
     width = {"ngf": profile.gan_width, "ndf": profile.gan_width} if profile.gan_width else {}
     return preset(profile.gan_preset, **{"image_size": profile.image_size, **width, **changes})
+
+
+@torch.no_grad()
+def trace_shapes(net: Generator | Discriminator, batch: int = 2) -> list[tuple[str, tuple]]:
+    """Run a random batch through ``net`` block by block: [(block, output shape), ...].
+
+    For the chapters' architecture tables; the network is put in eval mode for the call
+    and restored afterwards.
+    """
+    c = net.config
+    was_training = net.training
+    net.eval()
+    rows: list[tuple[str, tuple]] = []
+    h = torch.randn(batch, c.embedding_dim) if c.conditional else None
+
+    def run(seq: nn.Sequential, y: torch.Tensor) -> torch.Tensor:
+        for m in seq:
+            y = m(y)
+            rows.append((_describe(m), tuple(y.shape)))
+        return y
+
+    if isinstance(net, Generator):
+        z = torch.randn(batch, c.nz)
+        rows.append(("z ~ N(0, I)", tuple(z.shape)))
+        if net.project is not None:
+            t = net.project(h)
+            rows.append(("text: Linear + LeakyReLU(0.2)", tuple(t.shape)))
+            z = torch.cat([z, t], dim=1)
+            rows.append(("concatenate [z, text]", tuple(z.shape)))
+        run(net.net, z[:, :, None, None])
+    else:
+        x = torch.randn(batch, 3, c.image_size, c.image_size)
+        rows.append(("image x", tuple(x.shape)))
+        y = run(net.image, x)
+        if net.project is not None:
+            t = net.project(h)
+            bn = " + BatchNorm1d" if c.d_text_bn else ""
+            rows.append((f"text: Linear{bn} + LeakyReLU(0.2)", tuple(t.shape)))
+            t = t[:, :, None, None].expand(-1, -1, y.shape[2], y.shape[3])
+            rows.append(("text replicated to 4x4", tuple(t.shape)))
+            y = torch.cat([y, t], dim=1)
+            rows.append(("concatenate in depth", tuple(y.shape)))
+            y = run(net.fuse, y)
+        y = net.out(y)
+        rows.append((_describe(net.out), tuple(y.shape)))
+        rows.append(("flatten: one logit per pair", tuple(y.flatten().shape)))
+    net.train(was_training)
+    return rows
+
+
+def _describe(m: nn.Module) -> str:
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        kind = "ConvTranspose2d" if isinstance(m, nn.ConvTranspose2d) else "Conv2d"
+        k, s, p = m.kernel_size[0], m.stride[0], m.padding[0]
+        return f"{kind} {m.in_channels}->{m.out_channels}, {k}x{k}/{s}/{p}"
+    if isinstance(m, ResidualBlock):
+        c0, cb = m.branch[0].in_channels, m.branch[0].out_channels
+        return f"residual block {c0}->{cb}->{cb}->{c0}, add"
+    if isinstance(m, nn.BatchNorm2d):
+        return f"BatchNorm2d({m.num_features})"
+    if isinstance(m, nn.LeakyReLU):
+        return f"LeakyReLU({m.negative_slope})"
+    return type(m).__name__

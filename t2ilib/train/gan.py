@@ -518,6 +518,14 @@ class GANTrainer:
         """G (eval mode) on the fixed batch: (rows * cols, 3, S, S) in [-1, 1], on the CPU."""
         return generate(self.G, self.fixed_z, self.fixed_h).cpu()
 
+    @torch.no_grad()
+    def samples(self, n: int, h: torch.Tensor | None = None, seed: int = 0) -> torch.Tensor:
+        """n images from G (eval mode) with noise seeded by ``seed``: (n, 3, S, S) on the
+        CPU. ``h`` (n, D) text embeddings for a conditional G. The loop's RNG is untouched.
+        """
+        z = torch.randn(n, self.model_config.nz, generator=torch.Generator().manual_seed(seed))
+        return generate(self.G, z, h).cpu()
+
     # -- checkpoints -------------------------------------------------------------------
 
     def save(self, path) -> None:
