@@ -54,15 +54,22 @@ class Fixture:
     classes: dict[str, list[str]] = field(default_factory=dict)  # split -> class folders
 
 
+def shapes_class(c: int) -> int:
+    """The Shapes class drawn for fixture class ``c``: 7c mod 48, so that a few fixture
+    classes already mix shapes and colours (7 and 48 are coprime: all distinct)."""
+    return (7 * c) % len(shapes.CLASSES)
+
+
 def _shapes_by_class(n_classes: int, per_class: int, seed: int):
-    """Shapes images grouped by class: {class index: [(image (64,64,3), captions)]}."""
+    """Shapes images grouped by fixture class: {c: [(image (64,64,3), captions)]}."""
     if not 1 <= n_classes <= len(shapes.CLASSES):
         raise ValueError(f"n_classes must be in 1..{len(shapes.CLASSES)}, got {n_classes}")
     data = shapes.generate(len(shapes.CLASSES) * per_class, 64, seed)
+    fixture_class = {shapes_class(c): c for c in range(n_classes)}
     groups: dict[int, list] = {c: [] for c in range(n_classes)}
     for i, label in enumerate(data.labels.tolist()):
-        if label < n_classes:
-            groups[label].append((data.images[i], data.captions[i]))
+        if label in fixture_class:
+            groups[fixture_class[label]].append((data.images[i], data.captions[i]))
     return groups
 
 
@@ -103,8 +110,8 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def cub_class_folder(index: int) -> str:
-    """``'003.Fixture_yellow_circle'``: a CUB-style folder name that cannot pass for a bird."""
-    shape, colour = shapes.CLASSES[index]
+    """``'002.Fixture_pink_circle'``: a CUB-style folder name that cannot pass for a bird."""
+    shape, colour = shapes.CLASSES[shapes_class(index)]
     return f"{index + 1:03d}.Fixture_{colour}_{shape}"
 
 
