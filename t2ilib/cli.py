@@ -157,7 +157,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"{ckpt} exists; continue that run with --resume, or choose another --out"
             )
-        if args.root is not None:
+        if args.dataset == "cache":
+            if args.root is None:
+                raise ValueError("--dataset cache needs --root CACHE (a folder from build_cache)")
+            data_params = {"root": str(args.root)}
+        elif args.root is not None:
             data_params = gan.shapes_root_params(args.root)
         else:
             data_params = {
@@ -166,7 +170,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 "seed": 0,
             }
         conditional = args.variant != "dcgan"
-        if conditional and args.encoder is None:
+        if conditional and args.encoder is None and args.dataset != "cache":
             raise ValueError(
                 f"--variant {args.variant} needs --encoder PATH (a text encoder: train one with "
                 "`python -m t2ilib train-encoder --dataset shapes --out RUN`); --variant dcgan "
@@ -176,7 +180,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "dataset": args.dataset,
             "data": data_params,
             "variant": args.variant,
-            "encoder": None if not conditional else str(args.encoder),
+            "encoder": None if not conditional or args.encoder is None else str(args.encoder),
         }
     encoder = None
     if run["encoder"] is not None:
@@ -185,13 +189,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
         encoder = load_text_encoder(run["encoder"])
     out.mkdir(parents=True, exist_ok=True)
     d = run["data"]
-    data = gan.shapes_data(
-        d["n"],
-        d["image_size"],
-        d["seed"],
-        encoder=encoder,
-        cache=out / "embeddings.pt" if encoder is not None else None,
-    )
+    if run["dataset"] == "cache":
+        from .data.cache import load_cache
+
+        data = gan.GANData.from_dataset(load_cache(d["root"]))
+        if run["variant"] != "dcgan" and data.embeddings is None:
+            raise ValueError(
+                f"the cache {d['root']} holds no caption embeddings; attach them with "
+                "t2ilib.data.cache.add_embeddings, or train --variant dcgan"
+            )
+        d = {**d, "image_size": 64 if data.images.shape[-1] >= 64 else 32}
+    else:
+        data = gan.shapes_data(
+            d["n"],
+            d["image_size"],
+            d["seed"],
+            encoder=encoder,
+            cache=out / "embeddings.pt" if encoder is not None else None,
+        )
     steps = args.steps
     if args.epochs is not None:
         steps = gan.steps_for_epochs(len(data), args.batch_size, args.epochs)
@@ -238,8 +253,17 @@ def _add_train(sub) -> None:
         description="Train G and D on a dataset; writes OUT/checkpoint.pt (G, D, optimisers, "
         "RNG states, config and the text encoder) and OUT/progress.png.",
     )
-    p.add_argument("--dataset", choices=("shapes",), default="shapes", help="which dataset")
-    p.add_argument("--root", default=None, help="a Shapes export (default: generate in memory)")
+    p.add_argument(
+        "--dataset",
+        choices=("shapes", "cache"),
+        default="shapes",
+        help="shapes, or cache: a uint8 cache with embeddings (t2ilib.data.cache)",
+    )
+    p.add_argument(
+        "--root",
+        default=None,
+        help="a Shapes export (default: generate in memory), or the cache folder",
+    )
     p.add_argument("--n", type=_positive_int, default=None, help="Shapes images without --root")
     p.add_argument(
         "--image-size",

@@ -89,3 +89,21 @@ def test_train_reads_a_shapes_export_root(tmp_path, capsys):
     assert '"seed": 3' in (out / "run.json").read_text()
     assert main(["train", "--variant", "dcgan", "--root", str(tmp_path), "--out", "x"]) == 2
     assert "prepare shapes" in capsys.readouterr().err
+
+
+def test_train_reads_a_uint8_cache_with_embeddings(tmp_path, capsys):
+    from t2ilib.data.cache import build_cache
+    from t2ilib.data.shapes import Shapes
+
+    ds = Shapes(40, image_size=32, seed=0)
+    emb = torch.randn(len(ds), 10, 1024)  # stands in for a text encoder's embeddings
+    build_cache(ds, tmp_path / "cache", image_size=36, embeddings=emb, num_workers=0)
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "cache", "--root", str(tmp_path / "cache"), "--out", str(out)]
+    assert main(args + ["--steps", "1", "--width", "4", "--batch-size", "8"]) == 0
+    blob = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert blob["model_config"]["image_size"] == 32 and blob["text_encoder"] is None
+    # Without an encoder in the bundle, free text cannot be embedded: a clear error.
+    sample = ["sample", "--checkpoint", str(out / "checkpoint.pt"), "--caption", "a red star"]
+    assert main(sample + ["--out", str(tmp_path / "s.png")]) == 2
+    assert "holds no text encoder" in capsys.readouterr().err

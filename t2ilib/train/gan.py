@@ -149,6 +149,18 @@ class GANData:
     def __len__(self) -> int:
         return len(self.images)
 
+    @classmethod
+    def from_dataset(cls, dataset) -> GANData:
+        """From any object with ``images``, ``labels``, ``captions`` and optionally
+        ``embeddings`` attributes: a :func:`t2ilib.data.cache.load_cache` cache (memory-
+        mapped uint8 images, float16 embeddings: nothing is copied) or ``Shapes``."""
+        return cls(
+            images=dataset.images,
+            embeddings=getattr(dataset, "embeddings", None),
+            labels=getattr(dataset, "labels", None),
+            captions=getattr(dataset, "captions", None),
+        )
+
 
 # ---------------------------------------------------------------------------------------
 # Augmentation on the training device
