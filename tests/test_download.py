@@ -142,7 +142,8 @@ def test_tables_are_complete():
             assert r.checksum_source, (name, r.filename)
             if r.url:
                 assert r.md5 and len(r.md5) == 32, r.filename
-    assert download.FLOWERS_RESOURCES[0].md5 == "52808999861908f626f3c1f4e79d11fa"
+    tgz = {r.filename: r for r in download.FLOWERS_RESOURCES}["102flowers.tgz"]
+    assert tgz.md5 == "52808999861908f626f3c1f4e79d11fa"
     with pytest.raises(ValueError, match="exactly one"):
         Resource("x")
 
@@ -247,3 +248,24 @@ def test_truncated_archive_leaves_root_unchanged(tmp_path, kind):
     with pytest.raises(ArchiveError, match="truncated or corrupt"):
         safe_extract(archive, root)
     assert tree(root) == {"keep.txt"}
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        {"text_c10/a/b.txt": b"x", "trainvalclasses.txt": b"a\n"},  # loose files
+        {"cub/text_c10/a/b.txt": b"x", "cub/trainvalclasses.txt": b"a\n"},  # another name
+        {"cvpr2016_cub/text_c10/a/b.txt": b"x", "cvpr2016_cub/trainvalclasses.txt": b"a\n"},
+    ],
+)
+def test_place_in_puts_reed_archives_where_expected(tmp_path, members):
+    root = tmp_path / "root"
+    archive = make_tar(tmp_path / "cvpr2016_cub.tar.gz", members)
+    assert safe_extract(archive, root, place_in="cvpr2016_cub") == ["cvpr2016_cub"]
+    assert tree(root) == {
+        "cvpr2016_cub",
+        "cvpr2016_cub/text_c10",
+        "cvpr2016_cub/text_c10/a",
+        "cvpr2016_cub/text_c10/a/b.txt",
+        "cvpr2016_cub/trainvalclasses.txt",
+    }

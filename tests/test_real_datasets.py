@@ -257,3 +257,39 @@ def test_prepare_download_bad_checksum_and_evil_archive(roots, tmp_path, monkeyp
     )
     assert not (root / "annotations").exists()
     assert sorted(p.name for p in root.iterdir()) == ["annotations_trainval2014.zip"]
+
+
+def test_prepare_flowers_download_with_flat_caption_archive(roots, tmp_path, monkeypatch):
+    import io
+
+    src = roots["flowers"].root
+    with tarfile.open(tmp_path / "jpg.tgz", "w:gz") as tar:
+        tar.add(src / "jpg", arcname="jpg")
+    with tarfile.open(tmp_path / "caps.tgz", "w:gz") as tar:  # no top folder
+        for child in sorted((src / "cvpr2016_flowers").iterdir()):
+            tar.add(child, arcname=child.name)
+    served = {
+        "102flowers.tgz": (tmp_path / "jpg.tgz").read_bytes(),
+        "imagelabels.mat": (src / "imagelabels.mat").read_bytes(),
+        "setid.mat": (src / "setid.mat").read_bytes(),
+        "cvpr2016_flowers.tar.gz": (tmp_path / "caps.tgz").read_bytes(),
+    }
+    table = tuple(
+        replace(r, size=None, md5=hashlib.md5(served[r.filename]).hexdigest())
+        for r in download.FLOWERS_RESOURCES
+    )
+    by_url = {r.url: served[r.filename] for r in table if r.url}
+
+    def fake_http(url, start=0):
+        return io.BytesIO(by_url[url][start:]), 206 if start else 200, len(by_url[url])
+
+    def fake_gdown(file_id, output):
+        Path(output).write_bytes(served["cvpr2016_flowers.tar.gz"])
+        return output
+
+    monkeypatch.setattr(flowers, "FLOWERS_RESOURCES", table)
+    monkeypatch.setattr(download, "_http_open", fake_http)
+    monkeypatch.setattr(download, "_gdown_download", fake_gdown)
+    root = tmp_path / "root"
+    assert flowers.prepare(root, download=True, progress=False) == []
+    assert flowers.Flowers(root, "test").keys == flowers.Flowers(src, "test").keys

@@ -75,6 +75,9 @@ class Resource:
     checksum_source: str = ""  # who publishes the checksum/size (or why there is none)
     extract: bool = False  # unpack it into the root after download
     produces: str = ""  # what unpacking it creates, e.g. "CUB_200_2011/"
+    # Reed's archives: their layout is not documented by their author, so whatever they
+    # unpack to (a folder of another name, or loose files) is placed in `produces`.
+    place_in_produces: bool = False
 
     def __post_init__(self):
         if (self.url is None) == (self.gdrive_id is None):
@@ -114,19 +117,11 @@ CUB_RESOURCES: tuple[Resource, ...] = (
         ),
         extract=True,
         produces="cvpr2016_cub/",
+        place_in_produces=True,
     ),
 )
 
 FLOWERS_RESOURCES: tuple[Resource, ...] = (
-    Resource(
-        filename="102flowers.tgz",
-        url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/102flowers.tgz",
-        size=344_862_509,
-        md5="52808999861908f626f3c1f4e79d11fa",
-        checksum_source="MD5 from torchvision's Flowers102 (_file_dict)",
-        extract=True,
-        produces="jpg/",
-    ),
     Resource(
         filename="imagelabels.mat",
         url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/imagelabels.mat",
@@ -140,6 +135,15 @@ FLOWERS_RESOURCES: tuple[Resource, ...] = (
         checksum_source="MD5 from torchvision's Flowers102 (_file_dict); size not published",
     ),
     Resource(
+        filename="102flowers.tgz",
+        url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/102flowers.tgz",
+        size=344_862_509,
+        md5="52808999861908f626f3c1f4e79d11fa",
+        checksum_source="MD5 from torchvision's Flowers102 (_file_dict)",
+        extract=True,
+        produces="jpg/",
+    ),
+    Resource(
         filename="cvpr2016_flowers.tar.gz",
         gdrive_id="0B0ywwgffWnLLcms2WWJQRFNSWXM",
         checksum_source=(
@@ -149,6 +153,7 @@ FLOWERS_RESOURCES: tuple[Resource, ...] = (
         ),
         extract=True,
         produces="cvpr2016_flowers/",
+        place_in_produces=True,
     ),
 )
 
@@ -489,7 +494,9 @@ def _merge_into(src: Path, dst: Path) -> None:
         os.replace(src, dst)
 
 
-def safe_extract(archive: str | os.PathLike, root: str | os.PathLike) -> list[str]:
+def safe_extract(
+    archive: str | os.PathLike, root: str | os.PathLike, *, place_in: str | None = None
+) -> list[str]:
     """Unpack a tar (any compression) or zip archive into ``root``; returns its top entries.
 
     Every member is checked first; an absolute path, a ``..`` component, a link whose
@@ -497,6 +504,10 @@ def safe_extract(archive: str | os.PathLike, root: str | os.PathLike) -> list[st
     written. A truncated or corrupt archive raises :class:`ArchiveError` too. Unpacking
     goes to ``root/.extract-<archive name>`` and is moved into ``root`` only when complete,
     so a failure leaves ``root`` as it was.
+
+    ``place_in``: the folder the archive is meant to create (e.g. ``"cvpr2016_cub"``). An
+    archive that does not create it, because its contents sit at its top level or in one
+    folder of another name, is moved into ``root/<place_in>`` instead.
     """
     archive, root = Path(archive), Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -509,6 +520,10 @@ def safe_extract(archive: str | os.PathLike, root: str | os.PathLike) -> list[st
         else:
             _extract_tar(archive, staging)
         tops = sorted(p.name for p in staging.iterdir()) if staging.exists() else []
+        if place_in and tops and place_in not in tops:
+            single = len(tops) == 1 and (staging / tops[0]).is_dir()
+            _merge_into(staging / tops[0] if single else staging, root / place_in)
+            return [place_in]
         for name in tops:
             _merge_into(staging / name, root / name)
         return tops
@@ -597,7 +612,9 @@ def prepare_root(
 ) -> list[Problem]:
     """Fetch and unpack ``resources`` into ``root`` (if ``download``), then ``verify(root)``.
 
-    A resource whose extracted files already verify is not downloaded again. Download and
+    A resource whose extracted files already verify is not downloaded again. Resources are
+    fetched in table order and the root is verified again after each, so annotation files
+    listed first let the verifier list the images the next archives must provide. Download and
     extraction failures become Problems (with the reason) rather than exceptions, so the
     caller can print every problem of the root at once. ``keep_archives=False`` deletes
     each archive once it is unpacked.
@@ -619,9 +636,11 @@ def prepare_root(
             try:
                 path = fetch(resource, root, progress=progress)
                 if resource.extract:
-                    safe_extract(path, root)
+                    place = resource.produces.rstrip("/") if resource.place_in_produces else None
+                    safe_extract(path, root, place_in=place)
                     if not keep_archives:
                         path.unlink()
+                present = verify(root)  # e.g. a labels file lets the images be listed
             except (DownloadError, IntegrityError, ArchiveError) as e:
                 problems.append(
                     Problem(root / resource.filename, f"not fetched ({e})", source_of(resource))
