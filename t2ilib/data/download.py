@@ -21,6 +21,9 @@ size and checksum match is renamed to its final name (the convention of
 :func:`t2ilib.io.atomic_write`, which cannot be used directly because a resumed download
 appends to its ``.part`` file).
 
+An archive already in the root (copied there by hand) whose size and checksum match is
+used as it is: ``prepare ... --download`` then unpacks it without touching the network.
+
 Archives are unpacked by :func:`safe_extract`: every member is checked *before* anything
 is written (no absolute paths, no ``..``, no links leaving the root, no devices), the
 archive is unpacked into a staging folder inside the root, and only a complete
