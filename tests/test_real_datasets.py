@@ -293,3 +293,26 @@ def test_prepare_flowers_download_with_flat_caption_archive(roots, tmp_path, mon
     root = tmp_path / "root"
     assert flowers.prepare(root, download=True, progress=False) == []
     assert flowers.Flowers(root, "test").keys == flowers.Flowers(src, "test").keys
+
+
+def test_archives_already_in_root_are_used_offline(roots, tmp_path, monkeypatch):
+    src = roots["cub"].root
+    root = tmp_path / "root"
+    root.mkdir()
+    served = {
+        "CUB_200_2011.tgz": _tgz(src, root / "CUB_200_2011.tgz", "CUB_200_2011"),
+        "cvpr2016_cub.tar.gz": _tgz(src, root / "cvpr2016_cub.tar.gz", "cvpr2016_cub"),
+    }
+    table = tuple(
+        replace(r, size=len(served[r.filename]), md5=hashlib.md5(served[r.filename]).hexdigest())
+        for r in download.CUB_RESOURCES
+    )
+
+    def offline(*args, **kwargs):
+        raise AssertionError("the network was used")
+
+    monkeypatch.setattr(cub, "CUB_RESOURCES", table)
+    monkeypatch.setattr(download, "_http_open", offline)
+    monkeypatch.setattr(download, "_gdown_download", offline)
+    assert cub.prepare(root, download=True, progress=False) == []
+    assert len(cub.CUB(root, "test")) == 6
