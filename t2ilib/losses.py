@@ -95,3 +95,43 @@ def interpolate_embeddings(h: torch.Tensor, beta: float = 0.5) -> torch.Tensor:
     k = h.shape[0] // 2
     # h_int = beta * t1 + (1 - beta) * t2
     return beta * h[:k] + (1.0 - beta) * h[k : 2 * k]
+
+
+# --- DS-SJE (Reed et al. 2016b) ---
+#
+# The deep symmetric structured joint embedding of Reed, Akata, Lee and Schiele (CVPR 2016,
+# section 3.1), after the structured joint embedding of Akata et al. (2015). A batch holds B
+# pairs (v_i, t_i) from B *distinct* classes: v_i an image feature, t_i the embedding of
+# one caption of the same class; the compatibility of an image and a text is F(v, t) = v.t.
+# Each image should score its own caption above every other caption of the batch by a
+# margin of 1 (the image-query term), and each caption its own image above every other
+# image (the text-query term). Keeping both terms is what makes it "symmetric": the first
+# alone trains a text encoder for classification (rank classes for an image), the second
+# alone one for retrieval (rank images for a text).
+
+
+def ds_sje(
+    image_features: torch.Tensor, text_features: torch.Tensor, margin: float = 1.0
+) -> torch.Tensor:
+    """The symmetric structured joint embedding loss of a batch of B matching pairs.
+
+    ``image_features`` (B, D) and ``text_features`` (B, D): row i of each comes from class
+    y_i, and the y_i are distinct (see :class:`t2ilib.train.encoder.ClassPairSampler`).
+
+    Normalisation: 1/B as written in the paper. Reed's Lua code divides each term by
+    B * B (``batch_size * num_class``); a constant factor that RMSprop, which divides the
+    step by a running gradient scale, all but ignores.
+    """
+    if image_features.shape != text_features.shape or image_features.dim() != 2:
+        raise ValueError(
+            "image_features and text_features must both be (B, D), got "
+            f"{tuple(image_features.shape)} and {tuple(text_features.shape)}"
+        )
+    B = image_features.shape[0]
+    scores = image_features @ text_features.t()  # (B, B): scores[i, j] = v_i . t_j
+    matching = scores.diagonal()  # (B,): v_i . t_i
+    off_diagonal = ~torch.eye(B, dtype=torch.bool, device=scores.device)
+    # L = 1/B sum_i sum_{j != i} [ max(0, 1 + v_i.t_j - v_i.t_i) + max(0, 1 + t_i.v_j - t_i.v_i) ]
+    image_query = (margin + scores - matching[:, None]).clamp(min=0)  # [i, j]: v_i.t_j - v_i.t_i
+    text_query = (margin + scores.t() - matching[:, None]).clamp(min=0)  # [i, j]: t_i.v_j - t_i.v_i
+    return ((image_query + text_query) * off_diagonal).sum() / B

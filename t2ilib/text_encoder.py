@@ -1,0 +1,200 @@
+"""Embedding sentences: a trained char-CNN-RNN behind a small, stable interface.
+
+This is the piece every other chapter uses: the GAN is conditioned on
+``TextEncoder.embed(captions)``, and the question users of every earlier implementation
+asked most, "how do I embed my own sentence?", is answered by two lines::
+
+    import t2ilib
+    enc = t2ilib.load_text_encoder("runs/encoder/text_encoder.pt")
+    h = enc.embed(["a small red circle", "a huge blue star"])   # (2, 1024) float32
+
+The interface (kept stable; other modules depend on it):
+
+* ``TextEncoder.embed(captions: list[str], batch_size=64) -> Tensor (N, 1024)``, on the
+  encoder's device, computed in eval mode without gradients;
+* ``TextEncoder.save(path)`` / :func:`load_text_encoder` ``(path, device="cpu")``: one file
+  holding the configuration, the state dict and metadata; it loads with
+  ``torch.load(path, weights_only=True)`` (no pickled code);
+* :func:`embed_captions` ``(encoder, captions: list[list[str]], batch_size=64) ->
+  (N_images, C, 1024)`` for a whole dataset (C = 10 captions per image: the layout of
+  StackGAN's ``char-CNN-RNN-embeddings.pickle``), and :func:`embed_captions_cached`, which
+  stores the result on disk and reuses it while the encoder and captions are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .io import atomic_write
+from .models.char_cnn_rnn import CharCNNRNN, CharCNNRNNConfig
+from .text import encode
+
+FORMAT = "t2ilib.text_encoder"
+FORMAT_VERSION = 1
+
+
+class TextEncoder(nn.Module):
+    """A char-CNN-RNN that embeds strings. ``forward`` takes character indices, like the net.
+
+    Args:
+        config: the char-CNN-RNN's configuration (see ``t2ilib.models.char_cnn_rnn``).
+        metadata: JSON-like facts saved with the weights (dataset, steps trained, ...).
+    """
+
+    def __init__(self, config: CharCNNRNNConfig | None = None, metadata: dict | None = None):
+        super().__init__()
+        self.net = CharCNNRNN(config)
+        self.config = self.net.config
+        self.metadata = dict(metadata or {})
+
+    @property
+    def embed_dim(self) -> int:
+        return self.config.embed_dim
+
+    @property
+    def device(self) -> torch.device:
+        return self.net.proj.weight.device
+
+    def forward(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.net(indices)  # (N, 201) -> (N, 1024)
+
+    @torch.no_grad()
+    def embed(self, captions: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+        """Embeddings (N, embed_dim) float32 of ``captions``, on the encoder's device.
+
+        Captions are lowercased and cut to 201 characters (:func:`t2ilib.text.encode`).
+        The module is put in eval mode for the call and restored afterwards.
+        """
+        indices = encode(captions)  # (N, 201); raises on empty / non-string captions
+        was_training = self.training
+        self.eval()
+        try:
+            out = [
+                self.net(indices[i : i + batch_size].to(self.device))
+                for i in range(0, len(indices), batch_size)
+            ]
+        finally:
+            self.train(was_training)
+        return torch.cat(out).float()
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write configuration, weights and metadata to ``path`` atomically."""
+        blob = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "config": asdict(self.config),
+            "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "metadata": self.metadata,
+        }
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as f:
+            torch.save(blob, f)
+
+    def fingerprint(self) -> str:
+        """A short hash of the weights: equal weights, equal fingerprint (cache keys)."""
+        h = hashlib.sha256()
+        for k, v in sorted(self.net.state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()[:16]
+
+
+def load_text_encoder(path: str | os.PathLike, device: str | torch.device = "cpu") -> TextEncoder:
+    """The :class:`TextEncoder` saved at ``path`` (by ``TextEncoder.save`` or
+    ``python -m t2ilib train-encoder``), in eval mode on ``device``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no text encoder at {path}; train one with "
+            "`python -m t2ilib train-encoder --dataset shapes --out RUN` "
+            "(it writes RUN/text_encoder.pt)"
+        )
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated or foreign file: say so in one line
+        raise ValueError(f"{path} is not a readable t2ilib text encoder ({e})") from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise ValueError(
+            f"{path} is not a t2ilib text encoder file (no format {FORMAT!r}); a training "
+            "checkpoint (checkpoint.pt) is not one: use RUN/text_encoder.pt"
+        )
+    if blob.get("version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was written by a newer t2ilib (format {blob['version']}); upgrade t2ilib"
+        )
+    config = CharCNNRNNConfig(**blob["config"])
+    encoder = TextEncoder(config, blob.get("metadata"))
+    encoder.net.load_state_dict(blob["state_dict"])
+    return encoder.to(device).eval()
+
+
+def embed_captions(
+    encoder: TextEncoder, captions: Sequence[Sequence[str]], batch_size: int = 64
+) -> torch.Tensor:
+    """Embeddings of every caption of a dataset: (N_images, C, embed_dim) float32 on the CPU.
+
+    ``captions`` holds C captions for each of N images (Shapes, CUB, Flowers: C = 10;
+    COCO: trim to 5 first). Images with different numbers of captions raise ValueError.
+    """
+    captions = [list(c) for c in captions]
+    if not captions:
+        raise ValueError("captions is empty; pass one list of captions per image")
+    counts = {len(c) for c in captions}
+    if len(counts) != 1:
+        raise ValueError(
+            f"every image needs the same number of captions, found counts {sorted(counts)}; "
+            "trim each list to the smallest count first"
+        )
+    (per_image,) = counts
+    flat = [c for row in captions for c in row]
+    out = torch.empty(len(flat), encoder.embed_dim)
+    step = max(batch_size, 1) * 16  # encode in chunks to bound memory
+    for i in range(0, len(flat), step):
+        out[i : i + step] = encoder.embed(flat[i : i + step], batch_size=batch_size).cpu()
+    return out.view(len(captions), per_image, encoder.embed_dim)
+
+
+def captions_fingerprint(captions: Sequence[Sequence[str]]) -> str:
+    """A short hash of a dataset's captions (order and content)."""
+    h = hashlib.sha256()
+    for row in captions:
+        for c in row:
+            h.update(c.encode("utf-8"))
+            h.update(b"\x00")
+        h.update(b"\x01")
+    return h.hexdigest()[:16]
+
+
+def embed_captions_cached(
+    encoder: TextEncoder,
+    captions: Sequence[Sequence[str]],
+    path: str | os.PathLike,
+    batch_size: int = 64,
+) -> torch.Tensor:
+    """:func:`embed_captions`, stored at ``path`` and reused while nothing changed.
+
+    The file records fingerprints of the encoder's weights and of the captions; if either
+    differs the embeddings are recomputed and the file rewritten (atomically). It loads
+    with ``torch.load(path, weights_only=True)``: ``{"embeddings": (N, C, D), ...}``.
+    """
+    path = Path(path)
+    key = {"encoder": encoder.fingerprint(), "captions": captions_fingerprint(captions)}
+    if path.exists():
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:
+            blob = {}
+        if isinstance(blob, dict) and blob.get("key") == key:
+            return blob["embeddings"]
+    embeddings = embed_captions(encoder, captions, batch_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as f:
+        torch.save({"key": key, "embeddings": embeddings}, f)
+    return embeddings
