@@ -222,6 +222,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             seed=args.seed,
             max_steps=steps or P.gan_steps,
+            g_lr_ratio=args.g_lr_ratio if args.g_lr_ratio is not None else P.gan_g_lr_ratio,
             amp=args.amp,
             channels_last=args.channels_last,
             compile=args.compile,
@@ -291,6 +292,9 @@ def _add_train(sub) -> None:
     )
     p.add_argument("--width", type=int, default=None, help="ngf = ndf (default: profile)")
     p.add_argument("--batch-size", type=_positive_int, default=64, help="default 64")
+    p.add_argument(
+        "--g-lr-ratio", type=float, default=None, help="G's lr / D's lr (default: profile)"
+    )
     p.add_argument("--seed", type=int, default=0, help="default 0")
     p.add_argument("--checkpoint-every", type=int, default=500, help="steps (0: at the end)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")

@@ -40,6 +40,7 @@ class Profile:
     gan_preset: str = "cub"  # G/D preset (t2ilib.models.dcgan.PRESETS) of chapters 3-4, `train`
     gan_width: int = 0  # if > 0, replaces the preset's ngf and ndf (cpu: 32, a quarter the cost)
     gan_steps: int = 5_000  # GAN training steps in chapters 3-4 and the `train` default
+    gan_g_lr_ratio: float = 1.0  # G's lr / D's lr (paper 1; cpu 4: G catches up in minutes)
 
     def describe(self) -> str:
         """One line for a notebook's device cell: the profile and its main sizes."""
@@ -59,6 +60,7 @@ PROFILES: dict[str, Profile] = {
         gan_preset="dcgan",
         gan_width=8,
         gan_steps=8,
+        gan_g_lr_ratio=4.0,
     ),
     "cpu": Profile(
         name="cpu",
@@ -69,6 +71,7 @@ PROFILES: dict[str, Profile] = {
         gan_preset="dcgan",
         gan_width=32,
         gan_steps=1_000,
+        gan_g_lr_ratio=4.0,
     ),
     "gpu": Profile(
         name="gpu",
@@ -79,6 +82,7 @@ PROFILES: dict[str, Profile] = {
         gan_preset="cub",
         gan_width=0,
         gan_steps=5_000,
+        gan_g_lr_ratio=1.0,
     ),
 }
 
