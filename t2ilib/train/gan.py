@@ -345,11 +345,15 @@ class GANTrainer:
 
     def _make_fixed_batch(self) -> None:
         """A fixed batch of noise and captions for progress grids: rows = captions,
-        columns = noise vectors (the same noise in every row)."""
+        columns = noise vectors (the same noise in every row); unconditional: rows * cols
+        distinct noise vectors."""
         c, mc = self.config, self.model_config
         g = torch.Generator().manual_seed(c.seed + 12345)
-        z = torch.randn(c.grid_cols, mc.nz, generator=g)
-        self.fixed_z = z.repeat(c.grid_rows, 1)  # (rows * cols, nz)
+        if c.conditional:  # the same noise in every row, so rows differ only by text
+            z = torch.randn(c.grid_cols, mc.nz, generator=g)
+            self.fixed_z = z.repeat(c.grid_rows, 1)  # (rows * cols, nz)
+        else:  # no text: every cell its own noise vector
+            self.fixed_z = torch.randn(c.grid_rows * c.grid_cols, mc.nz, generator=g)
         self.fixed_captions: list[str] = []
         self.fixed_h = None
         if c.conditional:
