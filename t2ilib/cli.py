@@ -10,6 +10,7 @@ Commands:
     prepare cub|flowers|coco --root DIR [--download]   (exit 1: files missing or corrupt,
         one line each on stderr with the file's path and where it comes from)
     train --dataset shapes [--root DIR] --variant gan --encoder ENC --out RUN [--resume]
+    train-encoder --dataset shapes|cub|flowers|coco [--root DIR] --out RUN [--resume]
     sample --checkpoint RUN/checkpoint.pt --caption "a small red circle" -n 16 --out grid.png
 """
 
@@ -340,6 +341,149 @@ def _add_sample(sub) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# train-encoder
+# ---------------------------------------------------------------------------------------
+
+REAL_ENCODER_DATASETS = {"cub": "CUB", "flowers": "Flowers", "coco": "COCO"}
+
+
+def _encoder_data(args: argparse.Namespace, P):
+    """EncoderData for ``--dataset``: Shapes pixels, or GoogLeNet features of a real root."""
+    from .train import encoder as enc
+
+    if args.dataset == "shapes":
+        if args.root is not None:
+            return enc.shapes_data_from_root(args.root, "trainval")
+        from .data.shapes import Shapes
+
+        n = args.n or P.shapes_n
+        return enc.shapes_encoder_data(
+            Shapes(n, split="trainval", image_size=P.image_size, seed=args.seed)
+        )
+    import importlib
+    from pathlib import Path
+
+    from .models.image_encoder import GoogLeNetFeatures, cached_googlenet_features
+
+    if args.root is None:
+        raise ValueError(
+            f"--dataset {args.dataset} needs --root DIR (fetch it with "
+            f"`python -m t2ilib prepare {args.dataset} --root DIR --download`)"
+        )
+    try:
+        module = importlib.import_module(f".data.{args.dataset}", __package__)
+    except ImportError:
+        raise ValueError(
+            f"dataset {args.dataset!r} is not available in this version of t2ilib; "
+            "use --dataset shapes"
+        ) from None
+    split = "train" if args.dataset == "coco" else "trainval"
+    dataset = getattr(module, REAL_ENCODER_DATASETS[args.dataset])(args.root, split=split)
+    captions = dataset.captions
+    if args.dataset == "coco":  # about 5 captions per image, a few have more: keep 5
+        captions = [c[:5] for c in captions]
+
+    class _Images:  # decode lazily: a list of 80k decoded COCO images would not fit in memory
+        def __len__(self):
+            return len(dataset)
+
+        def __getitem__(self, i):
+            return dataset[i][0]
+
+    features = cached_googlenet_features(
+        Path(args.out) / "googlenet_features.pt",
+        _Images(),
+        key=f"{args.dataset}/{split}/{Path(args.root).resolve()}",
+        model=GoogLeNetFeatures("DEFAULT"),
+        device=args.device,
+        progress=not args.no_progress,
+    )
+    return enc.EncoderData(
+        features, enc.encode_caption_lists(captions), dataset.labels, name=args.dataset
+    )
+
+
+def _cmd_train_encoder(args: argparse.Namespace) -> int:
+    import json
+
+    from .train import encoder as enc
+
+    P = profiles.current()
+    data = _encoder_data(args, P)
+    config = enc.EncoderTrainConfig(
+        steps=args.steps if args.steps is not None else P.encoder_steps,
+        batch_classes=args.batch_classes,
+        lr=args.lr,
+        lr_decay=args.lr_decay,
+        text_preset=args.preset,
+        image_pretrain_steps=(
+            args.pretrain_steps if args.pretrain_steps is not None else P.encoder_pretrain_steps
+        ),
+        checkpoint_every=args.checkpoint_every,
+        seed=args.seed,
+        device=args.device,
+    )
+    ckpt = os.path.join(args.out, enc.CHECKPOINT)
+    if args.resume and os.path.exists(ckpt):  # continue with the saved settings
+        saved = enc.load_checkpoint(ckpt)["config"]
+        config = enc.EncoderTrainConfig(
+            **{**saved, "steps": args.steps or saved["steps"], "device": args.device}
+        )
+    start = time.perf_counter()
+    run = enc.train_encoder(
+        data, args.out, config, resume=args.resume, progress=not args.no_progress
+    )
+    seconds = time.perf_counter() - start
+    h = run.history
+    loss = f"loss {h['loss'][-1]:.3f}, batch accuracy {h['accuracy'][-1]:.2f}" if h["loss"] else ""
+    print(f"trained the text encoder to step {run.step} ({seconds:.0f} s) {loss}")
+    if args.dataset == "shapes" and not args.no_eval:
+        metrics = enc.evaluate_shapes(
+            run.text_encoder, run.image_encoder, P.encoder_eval_n, image_size=data.images.shape[-1]
+        )
+        enc.write_metrics(args.out, {"step": run.step, **metrics})
+        print(json.dumps(metrics))
+    print(f"wrote {args.out}/text_encoder.pt (load it with t2ilib.load_text_encoder)")
+    return 0
+
+
+def _add_train_encoder(sub) -> None:
+    p = sub.add_parser(
+        "train-encoder",
+        help="train the char-CNN-RNN text encoder with DS-SJE",
+        description=(
+            "Train the char-CNN-RNN text encoder with the DS-SJE loss (Reed et al. 2016). "
+            "Shapes trains a small image CNN with it; cub/flowers/coco use GoogLeNet "
+            "features of 10 views per image, computed once into RUN/googlenet_features.pt."
+        ),
+    )
+    p.add_argument("--dataset", required=True, choices=("shapes", *REAL_ENCODER_DATASETS))
+    p.add_argument(
+        "--root", default=None, help="dataset folder (shapes: optional, generated in memory)"
+    )
+    p.add_argument("--out", required=True, help="run folder: checkpoint.pt, text_encoder.pt")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--steps", type=_positive_int, default=None, help="DS-SJE steps (profile)")
+    p.add_argument(
+        "--pretrain-steps", type=int, default=None, help="Shapes image-CNN pre-training (profile)"
+    )
+    p.add_argument("--batch-classes", type=_positive_int, default=40, help="B (default 40)")
+    p.add_argument("--lr", type=float, default=4e-4, help="RMSprop learning rate (4e-4)")
+    p.add_argument("--lr-decay", type=float, default=0.98, help="lr factor per epoch (0.98)")
+    p.add_argument(
+        "--preset", default="cvpr", choices=("cvpr", "icml_flowers", "icml_birds"),
+        help="char-CNN-RNN variant (default cvpr)",
+    )
+    p.add_argument("--n", type=_positive_int, default=None, help="Shapes images (profile)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--checkpoint-every", type=_positive_int, default=250, help="steps (250)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-eval", action="store_true", help="Shapes: skip the zero-shot numbers")
+    p.set_defaults(func=_cmd_train_encoder)
+
+
+# ---------------------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------------------
 
@@ -351,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_prepare(sub)
     _add_train(sub)
     _add_sample(sub)
+    _add_train_encoder(sub)
     return parser
 
 

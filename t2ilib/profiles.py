@@ -41,6 +41,9 @@ class Profile:
     gan_width: int = 0  # if > 0, replaces the preset's ngf and ndf (cpu: 32, a quarter the cost)
     gan_steps: int = 5_000  # GAN training steps in chapters 3-4 and the `train` default
     gan_g_lr_ratio: float = 1.0  # G's lr / D's lr (paper 1; cpu 4: G catches up in minutes)
+    encoder_steps: int = 6_000  # DS-SJE steps of the text encoder (chapter 2, `train-encoder`)
+    encoder_pretrain_steps: int = 1_000  # Shapes image-CNN label pre-training steps before DS-SJE
+    encoder_eval_n: int = 4_800  # Shapes images (all classes, another seed) for zero-shot numbers
 
     def describe(self) -> str:
         """One line for a notebook's device cell: the profile and its main sizes."""
@@ -61,6 +64,9 @@ PROFILES: dict[str, Profile] = {
         gan_width=8,
         gan_steps=8,
         gan_g_lr_ratio=4.0,
+        encoder_steps=6,
+        encoder_pretrain_steps=4,
+        encoder_eval_n=96,
     ),
     "cpu": Profile(
         name="cpu",
@@ -72,6 +78,9 @@ PROFILES: dict[str, Profile] = {
         gan_width=32,
         gan_steps=1_000,
         gan_g_lr_ratio=4.0,
+        encoder_steps=1_400,
+        encoder_pretrain_steps=1_500,
+        encoder_eval_n=1_920,
     ),
     "gpu": Profile(
         name="gpu",
@@ -83,6 +92,9 @@ PROFILES: dict[str, Profile] = {
         gan_width=0,
         gan_steps=5_000,
         gan_g_lr_ratio=1.0,
+        encoder_steps=6_000,
+        encoder_pretrain_steps=1_000,
+        encoder_eval_n=4_800,
     ),
 }
 

@@ -1,0 +1,119 @@
+"""The DS-SJE training loop: determinism, overfitting, checkpoints, resume, the CLI."""
+
+import pytest
+import torch
+
+from t2ilib import cli
+from t2ilib.data.shapes import Shapes
+from t2ilib.text_encoder import load_text_encoder
+from t2ilib.train.encoder import (
+    EncoderData,
+    EncoderTrainConfig,
+    encode_caption_lists,
+    load_image_encoder,
+    shapes_encoder_data,
+    train_encoder,
+)
+
+
+@pytest.fixture(scope="module")
+def shapes_data():
+    return shapes_encoder_data(Shapes(96, split="trainval", image_size=32, seed=0))
+
+
+def _config(**kw):
+    base = dict(steps=4, batch_classes=6, image_pretrain_steps=2, checkpoint_every=2, log_every=1)
+    return EncoderTrainConfig(**{**base, **kw})
+
+
+def _same_state(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_same_seed_same_result(shapes_data):
+    a = train_encoder(shapes_data, None, _config(), progress=False)
+    b = train_encoder(shapes_data, None, _config(), progress=False)
+    assert _same_state(a.text_encoder, b.text_encoder)
+    assert _same_state(a.image_encoder, b.image_encoder)
+    assert a.history["loss"] == b.history["loss"] and len(a.history["loss"]) == 4
+    c = train_encoder(shapes_data, None, _config(seed=1), progress=False)
+    assert not _same_state(a.text_encoder, c.text_encoder)
+
+
+def test_a_tiny_batch_can_be_overfitted():
+    # Four classes with fixed 1024-d image features: the text encoder must learn to rank
+    # each caption's own image first, i.e. drive the DS-SJE loss to zero.
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(4, 1, 1024, generator=g)
+    captions = [["a red circle"], ["a blue star"], ["a green square"], ["a pink hexagon"]]
+    data = EncoderData(feats, encode_caption_lists(captions), torch.arange(4), name="tiny")
+    run = train_encoder(
+        data,
+        None,
+        EncoderTrainConfig(steps=60, batch_classes=4, lr=1e-3, log_every=1),
+        progress=False,
+    )
+    assert run.history["loss"][0] > 1.0
+    assert min(run.history["loss"][-5:]) < 0.05
+    assert run.history["accuracy"][-1] == 1.0
+
+
+def test_checkpoint_resume_is_identical_to_an_uninterrupted_run(shapes_data, tmp_path):
+    straight = train_encoder(shapes_data, tmp_path / "a", _config(steps=6), progress=False)
+    train_encoder(shapes_data, tmp_path / "b", _config(steps=3), progress=False)
+    resumed = train_encoder(
+        shapes_data, tmp_path / "b", _config(steps=6), resume=True, progress=False
+    )
+    assert resumed.step == 6
+    assert _same_state(straight.text_encoder, resumed.text_encoder)
+    assert _same_state(straight.image_encoder, resumed.image_encoder)
+    assert straight.history["loss"] == resumed.history["loss"]
+    # A finished run resumes to itself at once.
+    again = train_encoder(
+        shapes_data, tmp_path / "b", _config(steps=6), resume=True, progress=False
+    )
+    assert _same_state(again.text_encoder, resumed.text_encoder)
+
+
+def test_saved_encoders_reproduce_the_trained_ones(shapes_data, tmp_path):
+    run = train_encoder(shapes_data, tmp_path, _config(), progress=False)
+    captions = ["a small red circle", "a big blue star"]
+    loaded = load_text_encoder(tmp_path / "text_encoder.pt")
+    assert torch.equal(loaded.embed(captions), run.text_encoder.embed(captions))
+    assert loaded.metadata["steps"] == 4
+    image = load_image_encoder(tmp_path / "image_encoder.pt")
+    x = shapes_data.images[:5]
+    with torch.no_grad():
+        assert torch.equal(image(x), run.image_encoder(x))
+
+
+def test_resume_errors(shapes_data, tmp_path):
+    train_encoder(shapes_data, tmp_path, _config(steps=2), progress=False)
+    with pytest.raises(ValueError, match="--resume"):
+        train_encoder(shapes_data, tmp_path, _config(steps=2), progress=False)
+    with pytest.raises(ValueError, match="configuration changed.*lr"):
+        train_encoder(shapes_data, tmp_path, _config(steps=4, lr=1e-3), resume=True, progress=False)
+    other = shapes_encoder_data(Shapes(144, split="trainval", image_size=32, seed=0))
+    with pytest.raises(ValueError, match="other data"):
+        train_encoder(other, tmp_path, _config(steps=4), resume=True, progress=False)
+
+
+def test_cli_train_encoder_shapes(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train-encoder", "--dataset", "shapes", "--out", str(out), "--no-progress"]
+    assert cli.main([*argv, "--steps", "2", "--pretrain-steps", "1", "--batch-classes", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert "step 2" in printed and '"unseen"' in printed
+    assert (out / "text_encoder.pt").is_file() and (out / "metrics.json").is_file()
+    # Without --resume an existing run is an error: one line, exit status 2.
+    assert cli.main([*argv, "--steps", "2", "--batch-classes", "8"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert cli.main([*argv, "--steps", "3", "--batch-classes", "8", "--resume", "--no-eval"]) == 0
+    assert load_text_encoder(out / "text_encoder.pt").metadata["steps"] == 3
+
+
+def test_cli_train_encoder_real_dataset_errors(tmp_path, capsys):
+    assert cli.main(["train-encoder", "--dataset", "cub", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--root" in err and "prepare cub" in err and len(err.strip().splitlines()) == 1
