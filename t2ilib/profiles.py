@@ -78,8 +78,8 @@ PROFILES: dict[str, Profile] = {
         gan_width=32,
         gan_steps=1_000,
         gan_g_lr_ratio=4.0,
-        encoder_steps=1_400,
-        encoder_pretrain_steps=1_500,
+        encoder_steps=1_600,
+        encoder_pretrain_steps=400,
         encoder_eval_n=1_920,
     ),
     "gpu": Profile(
