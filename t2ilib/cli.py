@@ -471,7 +471,9 @@ def _add_train_encoder(sub) -> None:
     p.add_argument("--lr", type=float, default=4e-4, help="RMSprop learning rate (4e-4)")
     p.add_argument("--lr-decay", type=float, default=0.98, help="lr factor per epoch (0.98)")
     p.add_argument(
-        "--preset", default="cvpr", choices=("cvpr", "icml_flowers", "icml_birds"),
+        "--preset",
+        default="cvpr",
+        choices=("cvpr", "icml_flowers", "icml_birds"),
         help="char-CNN-RNN variant (default cvpr)",
     )
     p.add_argument("--n", type=_positive_int, default=None, help="Shapes images (profile)")
