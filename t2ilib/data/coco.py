@@ -106,14 +106,7 @@ class COCO(CaptionedImageFolder):
         self.root = Path(root)
         self.split = SPLITS[split]
         self.fix = FIX.format(root=self.root)
-        if download:
-            problems = prepare(self.root, download=True)
-            if problems:
-                raise FileNotFoundError(
-                    f"COCO root {self.root} is incomplete after download: {problems[0]} "
-                    f"({len(problems)} problems; `python -m t2ilib prepare coco --root "
-                    f"{self.root}` lists them)"
-                )
+        self._download_if_asked(download, prepare, "COCO", "coco")
         folder = self.root / self.split
         self.samples = [
             Sample(path=folder / name, captions=tuple(caps), label=image_id, key=Path(name).stem)

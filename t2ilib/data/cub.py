@@ -116,14 +116,7 @@ class CUB(CaptionedImageFolder):
         self.root = Path(root)
         self.split = split
         self.fix = FIX.format(root=self.root)
-        if download:
-            problems = prepare(self.root, download=True)
-            if problems:
-                raise FileNotFoundError(
-                    f"CUB root {self.root} is incomplete after download: {problems[0]} "
-                    f"({len(problems)} problems; `python -m t2ilib prepare cub --root "
-                    f"{self.root}` lists them)"
-                )
+        self._download_if_asked(download, prepare, "CUB", "cub")
         if not (self.root / IMAGES_DIR / "images.txt").is_file():
             raise FileNotFoundError(
                 f"CUB-200-2011 not found: {self.root / IMAGES_DIR / 'images.txt'} is missing; "

@@ -133,14 +133,7 @@ class Flowers(CaptionedImageFolder):
         self.root = Path(root)
         self.split = split
         self.fix = FIX.format(root=self.root)
-        if download:
-            problems = prepare(self.root, download=True)
-            if problems:
-                raise FileNotFoundError(
-                    f"Oxford-102 root {self.root} is incomplete after download: {problems[0]} "
-                    f"({len(problems)} problems; `python -m t2ilib prepare flowers --root "
-                    f"{self.root}` lists them)"
-                )
+        self._download_if_asked(download, prepare, "Oxford-102", "flowers")
         labels = read_labels(self.root)
         captions_root = self.root / CAPTIONS_DIR
         self.classes = reed.read_classes(captions_root, split)

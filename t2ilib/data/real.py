@@ -93,6 +93,19 @@ class CaptionedImageFolder(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
+    def _download_if_asked(self, download: bool, prepare, name: str, command: str) -> None:
+        """With ``download``, fetch and verify ``self.root`` through the dataset's
+        ``prepare``; a root still incomplete afterwards raises FileNotFoundError."""
+        if not download:
+            return
+        problems = prepare(self.root, download=True)
+        if problems:
+            raise FileNotFoundError(
+                f"{name} root {self.root} is incomplete after download: {problems[0]} "
+                f"({len(problems)} problems; `python -m t2ilib prepare {command} --root "
+                f"{self.root}` lists them)"
+            )
+
     def _item(self, i: int, size: int | None):
         s = self.samples[i]
         image = decode_image(s.path, size, fix=self.fix)
