@@ -36,7 +36,6 @@ class Profile:
     shapes_n: int  # images in the Shapes dataset that chapters generate and train on
     image_size: int  # side of generated images; 64 as in the paper, 32 for smoke
     batch_size: int  # minibatch for encoder and GAN training
-    num_workers: int  # DataLoader workers (0: load in the training process)
     gan_preset: str = "cub"  # G/D preset (t2ilib.models.dcgan.PRESETS) of chapters 3-4, `train`
     gan_width: int = 0  # if > 0, replaces the preset's ngf and ndf (cpu: 32, a quarter the cost)
     gan_steps: int = 5_000  # GAN training steps in chapters 3-4 and the `train` default
@@ -59,7 +58,6 @@ PROFILES: dict[str, Profile] = {
         shapes_n=256,
         image_size=32,
         batch_size=16,
-        num_workers=0,
         gan_preset="dcgan",
         gan_width=8,
         gan_steps=8,
@@ -73,7 +71,6 @@ PROFILES: dict[str, Profile] = {
         shapes_n=10_000,
         image_size=64,
         batch_size=64,
-        num_workers=0,
         gan_preset="dcgan",
         gan_width=32,
         gan_steps=1_000,
@@ -87,7 +84,6 @@ PROFILES: dict[str, Profile] = {
         shapes_n=20_000,
         image_size=64,
         batch_size=64,
-        num_workers=2,
         gan_preset="cub",
         gan_width=0,
         gan_steps=5_000,
