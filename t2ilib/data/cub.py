@@ -40,7 +40,14 @@ import os
 from pathlib import Path
 
 from . import reed
-from .download import CUB_RESOURCES, Problem, looks_like_jpeg, prepare_root, source_of
+from .download import (
+    CUB_RESOURCES,
+    Problem,
+    caption_file_problems,
+    looks_like_jpeg,
+    prepare_root,
+    source_of,
+)
 from .real import CaptionedImageFolder, Sample
 
 IMAGES_DIR = "CUB_200_2011"  # what CUB_200_2011.tgz unpacks to
@@ -223,20 +230,12 @@ def _verify_captions(root: Path, images: list[tuple[int, str, int]]) -> list[Pro
     text = base / "text_c10"
     if not text.is_dir():
         return problems + [Problem(text, "missing folder", _CAPTIONS_SOURCE)]
-    missing_folders: set[str] = set()
+    entries = []
     for _, rel, _ in images:
         folder, _, filename = rel.partition("/")
-        if split_classes and folder not in split_classes or folder in missing_folders:
-            continue
-        txt = text / folder / f"{Path(filename).stem}.txt"
-        if not txt.parent.is_dir():
-            missing_folders.add(folder)
-            problems.append(Problem(txt.parent, "missing folder", _CAPTIONS_SOURCE))
-        elif not txt.is_file():
-            problems.append(Problem(txt, "missing", _CAPTIONS_SOURCE))
-        elif txt.stat().st_size == 0:
-            problems.append(Problem(txt, "corrupt (empty caption file)", _CAPTIONS_SOURCE))
-    return problems
+        if not split_classes or folder in split_classes:
+            entries.append((folder, Path(filename).stem))
+    return problems + caption_file_problems(text, entries, _CAPTIONS_SOURCE)
 
 
 def prepare(

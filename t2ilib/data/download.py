@@ -599,6 +599,28 @@ class Problem:
         return f"{self.what}: {self.path} (from {self.source})"
 
 
+def caption_file_problems(text_root: Path, entries, source: str) -> list[Problem]:
+    """Problems of the ``text_c10/<class>/<stem>.txt`` files of ``entries`` (class, stem).
+
+    A missing class folder is reported once (not once per image); a missing or empty
+    caption file is reported by its path.
+    """
+    problems: list[Problem] = []
+    missing_folders: set[str] = set()
+    for folder, stem in entries:
+        if folder in missing_folders:
+            continue
+        txt = text_root / folder / f"{stem}.txt"
+        if not txt.parent.is_dir():
+            missing_folders.add(folder)
+            problems.append(Problem(txt.parent, "missing folder", source))
+        elif not txt.is_file():
+            problems.append(Problem(txt, "missing", source))
+        elif txt.stat().st_size == 0:
+            problems.append(Problem(txt, "corrupt (empty caption file)", source))
+    return problems
+
+
 def source_of(resource: Resource) -> str:
     """``'CUB_200_2011.tgz, https://...'``: how a Problem names where a file comes from."""
     return f"{resource.filename}, {resource.location}"

@@ -36,7 +36,14 @@ from pathlib import Path
 import numpy as np
 
 from . import reed
-from .download import FLOWERS_RESOURCES, Problem, looks_like_jpeg, prepare_root, source_of
+from .download import (
+    FLOWERS_RESOURCES,
+    Problem,
+    caption_file_problems,
+    looks_like_jpeg,
+    prepare_root,
+    source_of,
+)
 from .real import CaptionedImageFolder, CorruptFileError, Sample
 
 IMAGES_DIR = "jpg"  # what 102flowers.tgz unpacks to
@@ -220,20 +227,12 @@ def verify(root: str | os.PathLike) -> list[Problem]:
     if labels is None:
         return problems
     wanted = set(split_classes)
-    missing_folders: set[str] = set()
-    for number, label in enumerate(labels.tolist(), start=1):
-        folder = class_folder(label)
-        if folder not in wanted or folder in missing_folders:
-            continue
-        txt = text / folder / f"{image_name(number)}.txt"
-        if not txt.parent.is_dir():
-            missing_folders.add(folder)
-            problems.append(Problem(txt.parent, "missing folder", _CAPTIONS_SOURCE))
-        elif not txt.is_file():
-            problems.append(Problem(txt, "missing", _CAPTIONS_SOURCE))
-        elif txt.stat().st_size == 0:
-            problems.append(Problem(txt, "corrupt (empty caption file)", _CAPTIONS_SOURCE))
-    return problems
+    entries = [
+        (class_folder(label), image_name(number))
+        for number, label in enumerate(labels.tolist(), start=1)
+        if class_folder(label) in wanted
+    ]
+    return problems + caption_file_problems(text, entries, _CAPTIONS_SOURCE)
 
 
 def prepare(
