@@ -68,17 +68,19 @@ for weight and bias, which is Torch7's ``nn.Linear`` default as well as PyTorch'
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
+
+from ..config import DictConfig
 
 EMBEDDING_DIM = 1024  # Reed's char-CNN-RNN output
 IMAGE_SIZES = (32, 64)
 
 
 @dataclass(frozen=True)
-class DCGANConfig:
+class DCGANConfig(DictConfig):
     """Sizes and switches of G and D. One comment per field."""
 
     ngf: int = 128  # generator base width: G's last hidden stage has ngf channels
@@ -100,19 +102,6 @@ class DCGANConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"DCGANConfig.{name} must be a positive integer, got {value!r}")
-
-    def to_dict(self) -> dict:
-        """Plain dict (ints and bools), safe for ``torch.load(weights_only=True)``."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> DCGANConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise ValueError."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown DCGANConfig fields {unknown}; valid: {sorted(known)}")
-        return cls(**d)
 
 
 PRESETS: dict[str, DCGANConfig] = {

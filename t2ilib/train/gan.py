@@ -47,20 +47,21 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .. import losses
+from ..config import DictConfig
 from ..models.dcgan import DCGANConfig, Discriminator, Generator
 
 VARIANTS = ("dcgan", "gan", "gan-cls", "gan-int", "gan-int-cls")
 
 
 @dataclass(frozen=True)
-class GANTrainConfig:
+class GANTrainConfig(DictConfig):
     """How G and D are trained. One comment per field; defaults are the authors'."""
 
     variant: str = "gan"  # one of VARIANTS; "dcgan" is unconditional
@@ -107,17 +108,6 @@ class GANTrainConfig:
     @property
     def uses_int(self) -> bool:
         return "int" in self.variant
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> GANTrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown GANTrainConfig fields {unknown}; valid: {sorted(known)}")
-        return cls(**d)
 
 
 @dataclass
