@@ -124,3 +124,17 @@ def test_embed_captions_shape_and_cache(tmp_path, monkeypatch):
         enc.net.proj.bias.add_(1.0)  # another encoder: recomputed
     again = embed_captions_cached(enc, captions, path)
     assert calls == [1] and not torch.equal(again, first)
+
+
+def test_embed_captions_embeds_each_distinct_caption_once(monkeypatch):
+    torch.manual_seed(0)
+    enc = TextEncoder()
+    captions = [[CAPTIONS[0], CAPTIONS[1]], [CAPTIONS[1], CAPTIONS[0]], [CAPTIONS[0]] * 2]
+    seen = []
+    real = enc.embed
+    monkeypatch.setattr(enc, "embed", lambda caps, **k: seen.extend(caps) or real(caps, **k))
+    emb = embed_captions(enc, captions)
+    assert sorted(seen) == sorted(CAPTIONS[:2])  # 6 captions, 2 distinct: 2 embedded
+    torch.testing.assert_close(emb[1, 1], enc.embed([CAPTIONS[0]])[0])
+    torch.testing.assert_close(emb[2, 0], emb[0, 0])
+    torch.testing.assert_close(emb[0, 1], real([CAPTIONS[1]])[0])
