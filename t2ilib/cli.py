@@ -410,19 +410,25 @@ def _cmd_train_encoder(args: argparse.Namespace) -> int:
 
     P = profiles.current()
     data = _encoder_data(args, P)
-    config = enc.EncoderTrainConfig(
-        steps=args.steps if args.steps is not None else P.encoder_steps,
+    given = {  # options set on the command line; the rest come from the recipe
+        "steps": args.steps,
+        "image_pretrain_steps": args.pretrain_steps,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+    }
+    settings = {k: v for k, v in given.items() if v is not None}
+    settings.update(
         batch_classes=args.batch_classes,
-        lr=args.lr,
         lr_decay=args.lr_decay,
         text_preset=args.preset,
-        image_pretrain_steps=(
-            args.pretrain_steps if args.pretrain_steps is not None else P.encoder_pretrain_steps
-        ),
         checkpoint_every=args.checkpoint_every,
         seed=args.seed,
         device=args.device,
     )
+    if args.dataset == "shapes":  # chapter 2's recipe: pre-trained, then frozen image CNN
+        config = enc.shapes_recipe(P, **settings)
+    else:  # Reed's: fixed GoogLeNet features, RMSprop 4e-4
+        config = enc.EncoderTrainConfig(**{"steps": P.encoder_steps, **settings})
     ckpt = os.path.join(args.out, enc.CHECKPOINT)
     if args.resume and os.path.exists(ckpt):  # continue with the saved settings
         saved = enc.load_checkpoint(ckpt)["config"]
@@ -465,10 +471,21 @@ def _add_train_encoder(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--steps", type=_positive_int, default=None, help="DS-SJE steps (profile)")
     p.add_argument(
-        "--pretrain-steps", type=int, default=None, help="Shapes image-CNN pre-training (profile)"
+        "--pretrain-steps",
+        type=int,
+        default=None,
+        help="Shapes image-CNN label pre-training steps (profile)",
     )
     p.add_argument("--batch-classes", type=_positive_int, default=40, help="B (default 40)")
-    p.add_argument("--lr", type=float, default=4e-4, help="RMSprop learning rate (4e-4)")
+    p.add_argument(
+        "--optimizer",
+        default=None,
+        choices=("rmsprop", "adam"),
+        help="default: adam for shapes (see shapes_recipe), rmsprop (Reed's) otherwise",
+    )
+    p.add_argument(
+        "--lr", type=float, default=None, help="learning rate (shapes 5e-4; otherwise 4e-4)"
+    )
     p.add_argument("--lr-decay", type=float, default=0.98, help="lr factor per epoch (0.98)")
     p.add_argument(
         "--preset",

@@ -41,7 +41,7 @@ class Profile:
     gan_steps: int = 5_000  # GAN training steps in chapters 3-4 and the `train` default
     gan_g_lr_ratio: float = 1.0  # G's lr / D's lr (paper 1; cpu 4: G catches up in minutes)
     encoder_steps: int = 6_000  # DS-SJE steps of the text encoder (chapter 2, `train-encoder`)
-    encoder_pretrain_steps: int = 1_000  # Shapes image-CNN label pre-training steps before DS-SJE
+    encoder_pretrain_steps: int = 1_000  # Shapes image-CNN label pre-training before DS-SJE
     encoder_eval_n: int = 4_800  # Shapes images (all classes, another seed) for zero-shot numbers
 
     def describe(self) -> str:
@@ -75,8 +75,8 @@ PROFILES: dict[str, Profile] = {
         gan_width=32,
         gan_steps=1_000,
         gan_g_lr_ratio=4.0,
-        encoder_steps=1_600,
-        encoder_pretrain_steps=400,
+        encoder_steps=900,
+        encoder_pretrain_steps=1_800,
         encoder_eval_n=1_920,
     ),
     "gpu": Profile(
@@ -88,8 +88,8 @@ PROFILES: dict[str, Profile] = {
         gan_width=0,
         gan_steps=5_000,
         gan_g_lr_ratio=1.0,
-        encoder_steps=6_000,
-        encoder_pretrain_steps=1_000,
+        encoder_steps=3_000,
+        encoder_pretrain_steps=4_000,
         encoder_eval_n=4_800,
     ),
 }

@@ -117,3 +117,66 @@ def test_cli_train_encoder_real_dataset_errors(tmp_path, capsys):
     assert cli.main(["train-encoder", "--dataset", "cub", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "--root" in err and "prepare cub" in err and len(err.strip().splitlines()) == 1
+
+
+def test_frozen_image_encoder_is_computed_once_and_never_changes(shapes_data, monkeypatch):
+    from t2ilib.models.image_encoder import ShapesImageEncoder
+
+    calls = []
+    real_forward = ShapesImageEncoder.forward
+    monkeypatch.setattr(
+        ShapesImageEncoder, "forward", lambda self, x: calls.append(len(x)) or real_forward(self, x)
+    )
+
+    def run(steps):
+        calls.clear()
+        config = _config(steps=steps, freeze_image_encoder=True, checkpoint_every=1000)
+        return train_encoder(shapes_data, None, config, progress=False), list(calls)
+
+    short, short_calls = run(5)
+    long, long_calls = run(9)
+    # The image CNN runs for pre-training, BN recalibration and one pass over the data
+    # (the fixed features); four more DS-SJE steps add no image forward pass.
+    assert short_calls == long_calls
+    assert short_calls.count(len(shapes_data.labels)) == 1
+    assert _same_state(short.image_encoder, long.image_encoder)
+    assert not _same_state(short.text_encoder, long.text_encoder)
+    # Joint training (the default) runs the CNN at every step and changes it.
+    joint = train_encoder(shapes_data, None, _config(steps=5), progress=False)
+    assert not _same_state(joint.image_encoder, short.image_encoder)
+
+
+def test_optimizer_choice_and_the_shapes_recipe():
+    from t2ilib import profiles
+    from t2ilib.train.encoder import make_optimizer, shapes_recipe
+
+    with pytest.raises(ValueError, match="unknown optimizer 'sgd'.*rmsprop"):
+        EncoderTrainConfig(optimizer="sgd")
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    assert isinstance(make_optimizer(params, EncoderTrainConfig()), torch.optim.RMSprop)
+    assert isinstance(
+        make_optimizer(params, EncoderTrainConfig(optimizer="adam")), torch.optim.Adam
+    )
+    P = profiles.get("cpu")
+    recipe = shapes_recipe(P)
+    assert (recipe.steps, recipe.image_pretrain_steps) == (
+        P.encoder_steps,
+        P.encoder_pretrain_steps,
+    )
+    assert recipe.freeze_image_encoder and recipe.optimizer == "adam"
+    assert shapes_recipe(P, optimizer="rmsprop", steps=3).optimizer == "rmsprop"
+
+
+def test_cli_optimizer_and_lr_reach_the_config(tmp_path):
+    from t2ilib.train.encoder import load_checkpoint
+
+    out = tmp_path / "run"
+    argv = ["train-encoder", "--dataset", "shapes", "--out", str(out), "--no-progress"]
+    argv += ["--steps", "1", "--pretrain-steps", "1", "--batch-classes", "4", "--no-eval"]
+    assert cli.main([*argv, "--optimizer", "rmsprop", "--lr", "1e-3"]) == 0
+    saved = load_checkpoint(out / "checkpoint.pt")["config"]
+    assert (saved["optimizer"], saved["lr"], saved["freeze_image_encoder"]) == (
+        "rmsprop",
+        1e-3,
+        True,
+    )

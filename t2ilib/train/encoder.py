@@ -15,9 +15,12 @@ from scratch through DS-SJE alone is slow: text and image embeddings start out n
 constant, so each side receives little signal from the other (measured: under 40% batch
 accuracy after 1500 steps). We therefore mirror the paper's two stages in miniature:
 ``image_pretrain_steps`` steps of cross-entropy on the *training* classes' labels (a
-linear head, thrown away afterwards; the held-out classes are never seen), then DS-SJE
-trains the text encoder and, unless ``freeze_image_encoder``, keeps training the image
-CNN with it (jointly).
+linear head, thrown away afterwards; the held-out classes are never seen), then DS-SJE.
+With ``freeze_image_encoder`` (the paper's setting, and :func:`shapes_recipe`'s) the CNN
+is fixed from then on and its features are computed once, so a DS-SJE step costs only
+the text encoder; without it the CNN keeps training jointly with the text encoder.
+Measured in the cpu profile: the joint variant reached 78.5% unseen and 65.8% seen
+top-1 in 5 minutes, the frozen one 86.5% and 97.0% in 3.
 
 An *epoch* is, as in the Lua code, as many steps as there are training classes
 (``loader.ntrain``); set ``steps_per_epoch`` to change it. Reed's optimiser settings:
@@ -51,6 +54,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..evaluate.retrieval import embed_images
 from ..io import atomic_write, write_text_atomic
 from ..losses import ds_sje
 from ..models.char_cnn_rnn import CharCNNRNNConfig, preset
@@ -198,13 +202,17 @@ class ClassPairSampler:
 # ---------------------------------------------------------------------------------------
 
 
+OPTIMIZERS = ("rmsprop", "adam")
+
+
 @dataclass
 class EncoderTrainConfig:
     """DS-SJE training; defaults follow Reed's ``train_sje_hybrid.lua`` where it applies."""
 
     steps: int = 1000  # DS-SJE optimiser steps in total (Reed: 300 epochs x classes)
     batch_classes: int = 40  # B: classes (= pairs) per batch; at most the training classes
-    lr: float = 4e-4  # RMSprop learning rate (Reed's default 4e-4; ICML models 7e-4)
+    optimizer: str = "rmsprop"  # "rmsprop" as Reed's code, or "adam" (a stated deviation)
+    lr: float = 4e-4  # learning rate (Reed's RMSprop default 4e-4; ICML models 7e-4)
     lr_decay: float = 0.98  # multiply lr by this after every epoch
     steps_per_epoch: int | None = None  # None: number of training classes, as in the Lua code
     rmsprop_alpha: float = 0.99  # RMSprop's squared-gradient averaging (Torch optim default)
@@ -225,6 +233,8 @@ class EncoderTrainConfig:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; valid values are {OPTIMIZERS}")
 
     # Fields that may change between a run and its resumption.
     RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "device", "threads")
@@ -246,9 +256,44 @@ class EncoderRun:
 # ---------------------------------------------------------------------------------------
 
 
+def shapes_recipe(profile, **changes) -> EncoderTrainConfig:
+    """The Shapes training recipe of chapters 2 and 4 and ``train-encoder --dataset shapes``.
+
+    The paper's two stages in miniature. (1) The image CNN is pre-trained on the training
+    classes' labels for ``profile.encoder_pretrain_steps`` steps: our stand-in for
+    GoogLeNet's ImageNet training (the held-out classes are never seen). (2) It is then
+    *frozen*, as GoogLeNet is in the paper, its features are computed once, and DS-SJE
+    trains the text encoder alone for ``profile.encoder_steps`` steps.
+
+    One deviation, measured: Adam (lr 5e-4) instead of Reed's RMSprop (4e-4) for both
+    stages. In the cpu profile (1,800 + 900 steps) RMSprop reached seen-class top-1 95.9%
+    and Adam 97.0%, with unseen top-1 90.5% and 86.5%, in the same time; the 95% target
+    on seen classes is met with a margin only by Adam. The lr still decays by 0.98 per
+    epoch. ``changes`` override any field (``shapes_recipe(P, optimizer="rmsprop")``).
+    """
+    settings = dict(
+        steps=profile.encoder_steps,
+        image_pretrain_steps=profile.encoder_pretrain_steps,
+        freeze_image_encoder=True,
+        optimizer="adam",
+        lr=5e-4,
+        batch_classes=40,
+    )
+    return EncoderTrainConfig(**{**settings, **changes})
+
+
 def lr_at(config: EncoderTrainConfig, step: int, steps_per_epoch: int) -> float:
     """lr * decay ** (completed epochs): the learning rate used at ``step`` (0-based)."""
     return config.lr * config.lr_decay ** (step // steps_per_epoch)
+
+
+def make_optimizer(params, config: EncoderTrainConfig) -> torch.optim.Optimizer:
+    """RMSprop with Torch optim's defaults (Reed), or Adam with PyTorch's defaults."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    return torch.optim.RMSprop(
+        params, lr=config.lr, alpha=config.rmsprop_alpha, eps=config.rmsprop_eps
+    )
 
 
 def make_image_encoder(
@@ -318,9 +363,7 @@ def train_encoder(
     params = list(text_encoder.parameters())
     if not config.freeze_image_encoder:
         params += list(image_encoder.parameters())
-    optimizer = torch.optim.RMSprop(
-        params, lr=config.lr, alpha=config.rmsprop_alpha, eps=config.rmsprop_eps
-    )
+    optimizer = make_optimizer(params, config)
     sampler = ClassPairSampler(
         data.labels,
         min(config.batch_classes, len(torch.unique(data.labels))),
@@ -381,10 +424,14 @@ def train_encoder(
         history["pretrain_accuracy"] = accuracy
         pretrained = True
         save_checkpoint()
+    features = None  # (N, D): the fixed image side's features, computed once
     if config.freeze_image_encoder:
         image_encoder.eval()
         for p in image_encoder.parameters():
             p.requires_grad_(False)
+        if not data.are_features:  # the paper's setting: fixed features, computed once
+            recalibrate_batchnorm(image_encoder, data, config)
+            features = embed_images(image_encoder, data.images).to(device)
 
     # --- the loop ------------------------------------------------------------------------
     bar = tqdm(total=config.steps, initial=step, desc="DS-SJE", disable=not progress)
@@ -395,11 +442,13 @@ def train_encoder(
                 group["lr"] = lr_at(config, step, steps_per_epoch)
             batch = sampler.sample()
             captions = data.captions[batch.images, batch.captions].long().to(device)  # (B, 201)
-            images = _image_batch(data, batch).to(device)  # (B, 3, S, S) or (B, D)
 
             # Minimise L = 1/B sum_i sum_{j!=i} [h(v_i.t_j - v_i.t_i) + h(t_i.v_j - t_i.v_i)]
             t = text_encoder(captions)  # (B, 1024)
-            v = image_encoder(images)  # (B, 1024)
+            if features is not None:
+                v = features[batch.images.to(device)]  # (B, 1024), fixed
+            else:  # (B, 3, S, S) pixels or (B, D) precomputed views
+                v = image_encoder(_image_batch(data, batch).to(device))  # (B, 1024)
             loss = ds_sje(v, t, margin=config.margin)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -450,9 +499,7 @@ def pretrain_image_encoder(
     target = torch.searchsorted(classes, data.labels)  # label -> 0..K-1
     head = nn.Linear(image_encoder.proj.out_features, len(classes)).to(device)
     params = list(image_encoder.parameters()) + list(head.parameters())
-    optimizer = torch.optim.RMSprop(
-        params, lr=config.lr, alpha=config.rmsprop_alpha, eps=config.rmsprop_eps
-    )
+    optimizer = make_optimizer(params, config)
     g = torch.Generator().manual_seed(config.seed + 1)
     image_encoder.train()
     hits = []
