@@ -149,3 +149,25 @@ def test_samples_are_seeded_and_text_sensitivity_runs():
     r = text_sensitivity(t.D, data.images, data.embeddings[:, 0], data.embeddings[:, 1])
     assert 0 <= r["p_match"] <= 1 and 0 <= r["auc"] <= 1 and r["n"] == len(data)
     assert all(torch.equal(before[k], v) for k, v in t.D.state_dict().items())
+
+
+def test_text_sensitivity_reads_logits_so_a_saturated_d_still_ranks():
+    from t2ilib.evaluate.matching import text_sensitivity
+
+    class SaturatedD(torch.nn.Module):  # logit 30 + h[:, 0]: sigmoid is 1.0 for every pair
+        config = TINY
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x, h):
+            return 30.0 + h[:, 0] + 0 * self.w
+
+    images = torch.zeros(6, 3, TINY.image_size, TINY.image_size, dtype=torch.uint8)
+    h_match, h_wrong = torch.ones(6, 16), torch.zeros(6, 16)
+    r = text_sensitivity(SaturatedD(), images, h_match, h_wrong)
+    assert r["p_match"] == r["p_mismatch"] == 1.0  # probabilities cannot tell them apart
+    assert r["auc"] == 1.0 and r["logit_match"] - r["logit_mismatch"] == pytest.approx(1.0)
+    r = text_sensitivity(SaturatedD(), images, h_wrong, h_wrong)
+    assert r["auc"] == 0.5  # ties count a half

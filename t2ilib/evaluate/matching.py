@@ -8,8 +8,11 @@ that on a trained D: for real images x, compare D on (x, h) with h from x's own 
 and on (x, h_wrong) with h_wrong from an image of another class.
 
 * ``p_match`` / ``p_mismatch``: mean sigmoid(D) over the two kinds of pair;
+* ``logit_match`` / ``logit_mismatch``: the mean logits, which still differ when a
+  saturated D puts both probabilities at 0.99...;
 * ``auc``: the probability that D scores a matching pair above a mismatching one for the
-  same image (0.5: D ignores the text; 1.0: it always prefers the right caption).
+  same image (0.5: D ignores the text; 1.0: it always prefers the right caption),
+  compared on logits, so that saturation creates no ties.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ def text_sensitivity(
     h_mismatch: torch.Tensor,
     batch_size: int = 128,
 ) -> dict:
-    """D's probabilities on (real, matching text) vs (real, mismatching text) pairs.
+    """D's logits and probabilities on (real, matching text) vs (real, mismatching text).
 
     ``images`` (N, 3, H, W) uint8 (centre-cropped to D's size) or [-1, 1] floats;
     ``h_match``, ``h_mismatch`` (N, D) text embeddings. D runs with batch statistics, as it
@@ -38,22 +41,24 @@ def text_sensitivity(
     state = {k: v.clone() for k, v in D.state_dict().items()}
     was_training = D.training
     D.train()
-    p_match, p_mismatch = [], []
+    s_match, s_mismatch = [], []  # logits
     for i in range(0, len(images), batch_size):
         x = images[i : i + batch_size]
         x = (center_crop(x, size) if x.dtype == torch.uint8 else x).to(device)
         hm = h_match[i : i + batch_size].to(device).float()
         hw = h_mismatch[i : i + batch_size].to(device).float()
-        p_match.append(torch.sigmoid(D(x, hm).float()).cpu())
-        p_mismatch.append(torch.sigmoid(D(x, hw).float()).cpu())
+        s_match.append(D(x, hm).float().cpu())
+        s_mismatch.append(D(x, hw).float().cpu())
     D.load_state_dict(state)
     D.train(was_training)
-    pm, pw = torch.cat(p_match), torch.cat(p_mismatch)
+    sm, sw = torch.cat(s_match), torch.cat(s_mismatch)
     # Per image: 1 if the right caption scores higher, 0.5 for a tie.
-    auc = ((pm > pw).float() + 0.5 * (pm == pw).float()).mean()
+    auc = ((sm > sw).float() + 0.5 * (sm == sw).float()).mean()
     return {
-        "p_match": float(pm.mean()),
-        "p_mismatch": float(pw.mean()),
+        "p_match": float(torch.sigmoid(sm).mean()),
+        "p_mismatch": float(torch.sigmoid(sw).mean()),
+        "logit_match": float(sm.mean()),
+        "logit_mismatch": float(sw.mean()),
         "auc": float(auc),
-        "n": len(pm),
+        "n": len(sm),
     }
