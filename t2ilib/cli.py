@@ -415,6 +415,7 @@ def _cmd_train_encoder(args: argparse.Namespace) -> int:
         "image_pretrain_steps": args.pretrain_steps,
         "optimizer": args.optimizer,
         "lr": args.lr,
+        "pretrain_flips": args.pretrain_flips,
     }
     settings = {k: v for k, v in given.items() if v is not None}
     settings.update(
@@ -444,8 +445,12 @@ def _cmd_train_encoder(args: argparse.Namespace) -> int:
     loss = f"loss {h['loss'][-1]:.3f}, batch accuracy {h['accuracy'][-1]:.2f}" if h["loss"] else ""
     print(f"trained the text encoder to step {run.step} ({seconds:.0f} s) {loss}")
     if args.dataset == "shapes" and not args.no_eval:
-        metrics = enc.evaluate_shapes(
-            run.text_encoder, run.image_encoder, P.encoder_eval_n, image_size=data.images.shape[-1]
+        metrics = enc.evaluate_shapes(  # new images: another seed than the training set's
+            run.text_encoder,
+            run.image_encoder,
+            P.encoder_eval_n,
+            image_size=data.images.shape[-1],
+            seed=args.seed + 1,
         )
         enc.write_metrics(args.out, {"step": run.step, **metrics})
         print(json.dumps(metrics))
@@ -475,6 +480,12 @@ def _add_train_encoder(sub) -> None:
         type=int,
         default=None,
         help="Shapes image-CNN label pre-training steps (profile)",
+    )
+    p.add_argument(
+        "--pretrain-flips",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Shapes: random flips during image-CNN pre-training (default: on)",
     )
     p.add_argument("--batch-classes", type=_positive_int, default=40, help="B (default 40)")
     p.add_argument(

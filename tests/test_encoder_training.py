@@ -173,10 +173,47 @@ def test_cli_optimizer_and_lr_reach_the_config(tmp_path):
     out = tmp_path / "run"
     argv = ["train-encoder", "--dataset", "shapes", "--out", str(out), "--no-progress"]
     argv += ["--steps", "1", "--pretrain-steps", "1", "--batch-classes", "4", "--no-eval"]
-    assert cli.main([*argv, "--optimizer", "rmsprop", "--lr", "1e-3"]) == 0
+    assert cli.main([*argv, "--optimizer", "rmsprop", "--lr", "1e-3", "--no-pretrain-flips"]) == 0
     saved = load_checkpoint(out / "checkpoint.pt")["config"]
-    assert (saved["optimizer"], saved["lr"], saved["freeze_image_encoder"]) == (
-        "rmsprop",
-        1e-3,
-        True,
+    given = ("optimizer", "lr", "pretrain_flips", "freeze_image_encoder")
+    assert tuple(saved[k] for k in given) == ("rmsprop", 1e-3, False, True)
+    argv[4] = str(tmp_path / "recipe")  # nothing given: the Shapes recipe
+    assert cli.main(argv) == 0
+    saved = load_checkpoint(tmp_path / "recipe" / "checkpoint.pt")["config"]
+    assert tuple(saved[k] for k in given) == ("adam", 5e-4, True, True)
+
+
+def test_cli_evaluates_on_images_of_another_seed(tmp_path, monkeypatch):
+    from t2ilib.train import encoder as enc
+
+    seeds = []
+    monkeypatch.setattr(enc, "evaluate_shapes", lambda *a, **k: seeds.append(k["seed"]) or {})
+    argv = ["train-encoder", "--dataset", "shapes", "--out", str(tmp_path), "--no-progress"]
+    argv += ["--steps", "1", "--pretrain-steps", "1", "--batch-classes", "4", "--seed", "3"]
+    assert cli.main(argv) == 0
+    assert seeds == [4]  # training images come from seed 3: evaluation must not reuse them
+
+
+def test_pretraining_flips_show_the_cnn_flipped_images(shapes_data, monkeypatch):
+    from t2ilib.models.image_encoder import ShapesImageEncoder
+
+    seen = []
+    real_forward = ShapesImageEncoder.forward
+    monkeypatch.setattr(
+        ShapesImageEncoder, "forward", lambda self, x: seen.append(x) or real_forward(self, x)
+    )
+    config = _config(steps=0, image_pretrain_steps=3, pretrain_flips=True)
+    train_encoder(shapes_data, None, config, progress=False)
+    batches = torch.cat(seen[:3])  # the three pre-training batches
+    images = shapes_data.images
+    as_is = [(images == x).flatten(1).all(1).any() for x in batches]
+    flipped = [
+        (images.flip(3) == x).flatten(1).all(1).any()
+        or (images.flip(2) == x).flatten(1).all(1).any()
+        for x in batches
+    ]
+    assert any(flipped) and not all(as_is)  # some inputs are flipped copies, none invented
+    assert all(
+        a or f or (images.flip(2).flip(3) == x).flatten(1).all(1).any()
+        for a, f, x in zip(as_is, flipped, batches, strict=True)
     )
