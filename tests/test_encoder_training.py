@@ -59,11 +59,17 @@ def test_a_tiny_batch_can_be_overfitted():
     assert run.history["accuracy"][-1] == 1.0
 
 
-def test_checkpoint_resume_is_identical_to_an_uninterrupted_run(shapes_data, tmp_path):
-    straight = train_encoder(shapes_data, tmp_path / "a", _config(steps=6), progress=False)
-    train_encoder(shapes_data, tmp_path / "b", _config(steps=3), progress=False)
+@pytest.mark.parametrize("frozen", [False, True], ids=["joint", "frozen"])
+def test_checkpoint_resume_is_identical_to_an_uninterrupted_run(shapes_data, tmp_path, frozen):
+    kw = dict(
+        freeze_image_encoder=frozen,
+        pretrain_flips=frozen,
+        optimizer="adam" if frozen else "rmsprop",
+    )
+    straight = train_encoder(shapes_data, tmp_path / "a", _config(steps=6, **kw), progress=False)
+    train_encoder(shapes_data, tmp_path / "b", _config(steps=3, **kw), progress=False)
     resumed = train_encoder(
-        shapes_data, tmp_path / "b", _config(steps=6), resume=True, progress=False
+        shapes_data, tmp_path / "b", _config(steps=6, **kw), resume=True, progress=False
     )
     assert resumed.step == 6
     assert _same_state(straight.text_encoder, resumed.text_encoder)
@@ -71,7 +77,7 @@ def test_checkpoint_resume_is_identical_to_an_uninterrupted_run(shapes_data, tmp
     assert straight.history["loss"] == resumed.history["loss"]
     # A finished run resumes to itself at once.
     again = train_encoder(
-        shapes_data, tmp_path / "b", _config(steps=6), resume=True, progress=False
+        shapes_data, tmp_path / "b", _config(steps=6, **kw), resume=True, progress=False
     )
     assert _same_state(again.text_encoder, resumed.text_encoder)
 
