@@ -464,8 +464,10 @@ def _add_train_encoder(sub) -> None:
         help="train the char-CNN-RNN text encoder with DS-SJE",
         description=(
             "Train the char-CNN-RNN text encoder with the DS-SJE loss (Reed et al. 2016). "
-            "Shapes trains a small image CNN with it; cub/flowers/coco use GoogLeNet "
-            "features of 10 views per image, computed once into RUN/googlenet_features.pt."
+            "On Shapes a small image CNN is first pre-trained on the training classes' "
+            "labels, then frozen (t2ilib.train.encoder.shapes_recipe); cub/flowers/coco use "
+            "GoogLeNet features of 10 views per image, computed once into "
+            "RUN/googlenet_features.pt."
         ),
     )
     p.add_argument("--dataset", required=True, choices=("shapes", *REAL_ENCODER_DATASETS))
