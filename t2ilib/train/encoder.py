@@ -438,7 +438,8 @@ def train_encoder(
         for p in image_encoder.parameters():
             p.requires_grad_(False)
         if not data.are_features:  # the paper's setting: fixed features, computed once
-            recalibrate_batchnorm(image_encoder, data, config)
+            if not pretrained:  # else save_checkpoint (now or before resuming) recalibrated
+                recalibrate_batchnorm(image_encoder, data, config)
             features = embed_images(image_encoder, data.images).to(device)
 
     # --- the loop ------------------------------------------------------------------------
