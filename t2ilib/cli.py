@@ -12,6 +12,7 @@ Commands:
     train --dataset shapes [--root DIR] --variant gan --encoder ENC --out RUN [--resume]
     train-encoder --dataset shapes|cub|flowers|coco [--root DIR] --out RUN [--resume]
     sample --checkpoint RUN/checkpoint.pt --caption "a small red circle" -n 16 --out grid.png
+    evaluate --checkpoint RUN/checkpoint.pt [--captions FILE] [--out metrics.json]
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ def _add_prepare(sub) -> None:
 # ---------------------------------------------------------------------------------------
 
 GAN_VARIANTS = ("dcgan", "gan", "gan-cls", "gan-int", "gan-int-cls")
+RECIPES = ("paper", "stable")  # t2ilib.train.recipes.RECIPES (checked by a test)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -141,7 +143,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .models import dcgan
-    from .train import gan
+    from .train import gan, recipes
 
     P = profiles.current()
     out = Path(args.out)
@@ -167,7 +169,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         else:
             data_params = {
                 "n": args.n or P.shapes_n,
-                "image_size": args.image_size or P.image_size,
+                "image_size": args.image_size or P.gan_image_size,
                 "seed": 0,
             }
         conditional = args.variant != "dcgan"
@@ -223,11 +225,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             seed=args.seed,
             max_steps=steps or P.gan_steps,
-            g_lr_ratio=args.g_lr_ratio if args.g_lr_ratio is not None else P.gan_g_lr_ratio,
+            g_lr_ratio=P.gan_g_lr_ratio,
             amp=args.amp,
             channels_last=args.channels_last,
             compile=args.compile,
         )
+        model, config = recipes.apply(args.recipe or P.gan_recipe, model, config)
+        if args.g_lr_ratio is not None:
+            config = replace(config, g_lr_ratio=args.g_lr_ratio)
         trainer = gan.GANTrainer(data, model, config, encoder=encoder, device=args.device)
         from .io import write_text_atomic
 
@@ -294,7 +299,14 @@ def _add_train(sub) -> None:
     p.add_argument("--width", type=int, default=None, help="ngf = ndf (default: profile)")
     p.add_argument("--batch-size", type=_positive_int, default=64, help="default 64")
     p.add_argument(
-        "--g-lr-ratio", type=float, default=None, help="G's lr / D's lr (default: profile)"
+        "--recipe",
+        choices=tuple(RECIPES),
+        default=None,
+        help="paper: the authors' settings; stable: spectral norm, hinge, EMA, standardised "
+        "text (default: the profile's)",
+    )
+    p.add_argument(
+        "--g-lr-ratio", type=float, default=None, help="G's lr / D's lr (default: recipe)"
     )
     p.add_argument("--seed", type=int, default=0, help="default 0")
     p.add_argument("--checkpoint-every", type=int, default=500, help="steps (0: at the end)")
@@ -338,6 +350,62 @@ def _add_sample(sub) -> None:
     p.add_argument("--scale", type=_positive_int, default=2, help="enlarge the grid (2)")
     p.add_argument("--device", default="cpu", help="default cpu")
     p.set_defaults(func=_cmd_sample)
+
+
+# ---------------------------------------------------------------------------------------
+# evaluate (the Shapes judge: t2ilib.evaluate.judge)
+# ---------------------------------------------------------------------------------------
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .evaluate import judge as judging
+    from .io import write_text_atomic
+    from .train import checkpoint
+
+    G, encoder, _ = checkpoint.load_generator(args.checkpoint, args.device)
+    if not G.config.conditional or encoder is None:
+        raise ValueError(
+            f"{args.checkpoint} holds no text-conditional generator with its text encoder; "
+            "evaluate a checkpoint of `python -m t2ilib train --variant gan --encoder ...`"
+        )
+    judge, judge_report = judging.load_judge(image_size=G.config.image_size)
+    captions = None
+    if args.captions is not None:
+        captions = judging.read_captions(args.captions)
+    metrics = judging.evaluate_checkpoint(
+        G, encoder, judge, captions=captions, per_class=args.per_class, seed=args.seed
+    )
+    metrics["judge"] = judge_report
+    text = json.dumps(metrics, indent=1)
+    if args.out:
+        write_text_atomic(args.out, text + "\n")
+    print(text)
+    return 0
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="judge a Shapes generator: attribute accuracy, realism, style diversity",
+        description="Score a text-conditional Shapes checkpoint with the judge, a classifier "
+        "of real Shapes images (trained on first use, about 2 minutes, then cached): the "
+        "accuracy of shape, colour and size for captions of seen and held-out classes, the "
+        "Frechet distance on the judge's features, and the backgrounds over 64 noise vectors. "
+        "Prints JSON.",
+    )
+    p.add_argument("--checkpoint", required=True, help="OUT/checkpoint.pt written by train")
+    p.add_argument(
+        "--captions",
+        default=None,
+        help="a text file, one Shapes caption per line, judged instead of the grammar's",
+    )
+    p.add_argument("--per-class", type=_positive_int, default=24, help="images per class (24)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--out", default=None, help="also write the JSON to this file")
+    p.add_argument("--device", default="cpu", help="default cpu")
+    p.set_defaults(func=_cmd_evaluate)
 
 
 # ---------------------------------------------------------------------------------------
@@ -527,6 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_prepare(sub)
     _add_train(sub)
     _add_sample(sub)
+    _add_evaluate(sub)
     _add_train_encoder(sub)
     return parser
 

@@ -85,6 +85,100 @@ def g_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
     return -_bce_fake(fake_logits)
 
 
+# --- Stabilisers (not in the paper; the ``stable`` recipe of t2ilib.train.recipes) ---
+#
+# The hinge loss (Lim & Ye 2017; Miyato et al. 2018) replaces D's cross-entropy: D is
+# pushed only until a real pair scores above +1 and a fake one below -1, and stops
+# pushing there, so a D that already wins does not keep growing its logits; G maximises
+# D's score. The zero-centred gradient penalty R1 (Mescheder et al. 2018) penalises the
+# slope of D at real data, which keeps D from sharpening into a cliff G cannot climb.
+
+
+def d_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The hinge loss of D: real pairs above +1, generated pairs below -1."""
+    # L_D = E[max(0, 1 - D(x, h))] + E[max(0, 1 + D(G(z, h), h))]
+    return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+
+
+def d_loss_cls_hinge(
+    real_logits: torch.Tensor,
+    wrong_logits: torch.Tensor,
+    fake_logits: torch.Tensor,
+    cls_weight: float = 0.5,
+) -> torch.Tensor:
+    """The matching-aware D loss (Algorithm 1's three kinds of pair) with hinge terms."""
+    # L_D = E[max(0, 1 - D(x, h))] + w E[max(0, 1 + D(x_wrong, h))]
+    #       + (1 - w) E[max(0, 1 + D(G(z, h), h))]
+    return (
+        F.relu(1.0 - real_logits).mean()
+        + cls_weight * F.relu(1.0 + wrong_logits).mean()
+        + (1.0 - cls_weight) * F.relu(1.0 + fake_logits).mean()
+    )
+
+
+def g_loss_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
+    """G's loss under the hinge game: raise D's score of its pairs."""
+    # L_G = -E[D(G(z, h), h)]
+    return -fake_logits.mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:
+    """R1 = E[ ||grad_x D(x, h)||^2 ] on real matching pairs (Mescheder et al. 2018, eq. 9).
+
+    ``real_images`` must have ``requires_grad`` and ``real_logits`` be computed from them;
+    the caller multiplies by gamma / 2. The graph is kept, so the penalty trains D.
+    """
+    (grad,) = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)
+    # R1 = ||grad_x D(x, h)||^2, averaged over the batch
+    return grad.pow(2).flatten(1).sum(1).mean()
+
+
+def mode_seeking(
+    fake1: torch.Tensor, fake2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor
+) -> torch.Tensor:
+    """The mode-seeking term of Mao et al. (2019, eq. 3), to be minimised by G.
+
+    ``fake1`` = G(z1, h) and ``fake2`` = G(z2, h): the same texts, other noise. A
+    conditional G that ignores z (every noise vector, one picture) makes the ratio of
+    image distance to noise distance small; G minimises its inverse.
+    """
+    # d = mean |G(z1, h) - G(z2, h)| / mean |z1 - z2|;  L_ms = 1 / (d + eps)
+    d = (fake1 - fake2).abs().mean() / (z1 - z2).abs().mean()
+    return 1.0 / (d + 1e-5)
+
+
+LOSSES = ("bce", "hinge")
+
+
+def d_loss(
+    kind: str,
+    real_logits: torch.Tensor,
+    fake_logits: torch.Tensor,
+    wrong_logits: torch.Tensor | None = None,
+    cls_weight: float = 0.5,
+) -> torch.Tensor:
+    """D's loss of the game ``kind`` ("bce": the paper's; "hinge"), with the GAN-CLS term
+    when ``wrong_logits`` is given."""
+    if kind == "bce":
+        if wrong_logits is None:
+            return d_loss_gan(real_logits, fake_logits)
+        return d_loss_cls(real_logits, wrong_logits, fake_logits, cls_weight)
+    if kind == "hinge":
+        if wrong_logits is None:
+            return d_loss_hinge(real_logits, fake_logits)
+        return d_loss_cls_hinge(real_logits, wrong_logits, fake_logits, cls_weight)
+    raise ValueError(f"unknown loss {kind!r}; valid losses are {LOSSES}")
+
+
+def g_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
+    """G's loss of the game ``kind``: non-saturating for "bce", -D for "hinge"."""
+    if kind == "bce":
+        return g_loss_nonsaturating(fake_logits)
+    if kind == "hinge":
+        return g_loss_hinge(fake_logits)
+    raise ValueError(f"unknown loss {kind!r}; valid losses are {LOSSES}")
+
+
 def interpolate_embeddings(h: torch.Tensor, beta: float = 0.5) -> torch.Tensor:
     """GAN-INT's extra text: beta * h[i] + (1 - beta) * h[i + B/2] for i < B/2.
 

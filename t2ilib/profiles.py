@@ -36,10 +36,15 @@ class Profile:
     shapes_n: int  # images in the Shapes dataset that chapters generate and train on
     image_size: int  # side of generated images; 64 as in the paper, 32 for smoke
     batch_size: int  # minibatch for encoder and GAN training
+    gan_image_size: int = 64  # side of the images G and D of chapters 3-4 and `train` use
     gan_preset: str = "cub"  # G/D preset (t2ilib.models.dcgan.PRESETS) of chapters 3-4, `train`
     gan_width: int = 0  # if > 0, replaces the preset's ngf and ndf (cpu: 32, a quarter the cost)
     gan_steps: int = 5_000  # GAN training steps in chapters 3-4 and the `train` default
-    gan_g_lr_ratio: float = 1.0  # G's lr / D's lr (paper 1; cpu 4: G catches up in minutes)
+    gan_g_lr_ratio: float = 1.0  # G's lr / D's lr under the paper recipe (cpu 4, see chapter 3)
+    gan_recipe: str = "paper"  # t2ilib.train.recipes name: "paper" or "stable" (`train` default)
+    gan_probe_steps: int = 600  # steps of each short probe run in chapter 3's recipe ladder
+    judge_steps: int = 1_500  # training steps of the Shapes judge (t2ilib.evaluate.judge)
+    judge_images: int = 24_000  # real Shapes images the judge trains on
     encoder_steps: int = 6_000  # DS-SJE steps of the text encoder (chapter 2, `train-encoder`)
     encoder_pretrain_steps: int = 1_000  # Shapes image-CNN label pre-training before DS-SJE
     encoder_eval_n: int = 4_800  # Shapes images (all classes, another seed) for zero-shot numbers
@@ -58,10 +63,15 @@ PROFILES: dict[str, Profile] = {
         shapes_n=256,
         image_size=32,
         batch_size=16,
+        gan_image_size=32,
         gan_preset="dcgan",
         gan_width=8,
         gan_steps=8,
         gan_g_lr_ratio=4.0,
+        gan_recipe="stable",
+        gan_probe_steps=4,
+        judge_steps=20,
+        judge_images=512,
         encoder_steps=6,
         encoder_pretrain_steps=4,
         encoder_eval_n=96,
@@ -71,6 +81,7 @@ PROFILES: dict[str, Profile] = {
         shapes_n=10_000,
         image_size=64,
         batch_size=64,
+        gan_image_size=32,
         gan_preset="dcgan",
         gan_width=32,
         gan_steps=1_000,

@@ -77,6 +77,7 @@ from ..config import DictConfig
 
 EMBEDDING_DIM = 1024  # Reed's char-CNN-RNN output
 IMAGE_SIZES = (32, 64)
+D_NORMS = ("batch", "spectral")
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,12 @@ class DCGANConfig(DictConfig):
     residual: bool = True  # the authors' residual blocks at 4x4 and 8x8 (G) / 4x4 (D)
     d_text_bn: bool = True  # BatchNorm1d on D's text projection (off for COCO)
     conditional: bool = True  # False: plain DCGAN, no text path in G or D (chapter 3)
+    d_norm: str = "batch"  # D's normalisation: "batch" (the authors') or "spectral" (no BN)
+    text_norm: bool = False  # standardise h with the training set's mean and std (G and D)
 
     def __post_init__(self):
+        if self.d_norm not in D_NORMS:
+            raise ValueError(f"unknown d_norm {self.d_norm!r}; valid values are {D_NORMS}")
         if self.image_size not in IMAGE_SIZES:
             raise ValueError(
                 f"image_size {self.image_size!r} is not supported; use one of {IMAGE_SIZES}"
@@ -130,6 +135,38 @@ def _bn(c: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(c)
 
 
+def _no_norm(c: int) -> nn.Identity:
+    return nn.Identity()
+
+
+class TextNorm(nn.Module):
+    """h -> (h - mean) / std, per dimension, with the training set's statistics.
+
+    A stabiliser of this book, not of the paper (``DCGANConfig.text_norm``). A char-CNN-RNN
+    embedding is a small vector dominated by a direction every caption shares (on Shapes
+    the per-dimension std is about 0.03 and cosine("red circle", "purple star") = 0.85), so
+    what distinguishes two captions is a tiny part of h. Standardising h makes every
+    dimension count alike. The statistics are buffers, saved with the network, so G
+    sampled from a checkpoint normalises free text exactly as in training; the trainer
+    sets them with :meth:`set_statistics` before the first step.
+    """
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    @torch.no_grad()
+    def set_statistics(self, embeddings: torch.Tensor) -> None:
+        """Mean and std over every embedding in ``embeddings`` (..., dim)."""
+        flat = embeddings.reshape(-1, embeddings.shape[-1]).float()
+        self.mean.copy_(flat.mean(0))
+        self.std.copy_(flat.std(0).clamp(min=1e-6))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return (h - self.mean) / self.std  # (B, embedding_dim)
+
+
 class ResidualBlock(nn.Module):
     """x + F(x), F = 1x1 (C -> Cb), BN, act, 3x3 (Cb -> Cb), BN, act, 3x3 (Cb -> C), BN.
 
@@ -137,17 +174,18 @@ class ResidualBlock(nn.Module):
     (``CAddTable`` then ``ReLU``/``LeakyReLU``).
     """
 
-    def __init__(self, channels: int, bottleneck: int, act: nn.Module):
+    def __init__(self, channels: int, bottleneck: int, act: nn.Module, norm=None):
         super().__init__()
+        norm = norm or _bn
         self.branch = nn.Sequential(
             nn.Conv2d(channels, bottleneck, 1, 1, 0, bias=False),
-            _bn(bottleneck),
+            norm(bottleneck),
             act,
             nn.Conv2d(bottleneck, bottleneck, 3, 1, 1, bias=False),
-            _bn(bottleneck),
+            norm(bottleneck),
             act,
             nn.Conv2d(bottleneck, channels, 3, 1, 1, bias=False),
-            _bn(channels),
+            norm(channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -174,8 +212,9 @@ class Generator(nn.Module):
         self.config = c = config
         ngf = c.ngf
         if c.conditional:
-            # Text projection: (B, 1024) -> (B, nt)
-            self.project = nn.Sequential(nn.Linear(c.embedding_dim, c.nt), nn.LeakyReLU(0.2))
+            # Text projection: (B, 1024) -> (B, nt) [text_norm: standardise h first]
+            norm = [TextNorm(c.embedding_dim)] if c.text_norm else []
+            self.project = nn.Sequential(*norm, nn.Linear(c.embedding_dim, c.nt), nn.LeakyReLU(0.2))
             in_ch = c.nz + c.nt
         else:
             self.project = None
@@ -227,6 +266,10 @@ class Discriminator(nn.Module):
         super().__init__()
         self.config = c = config
         ndf = c.ndf
+        # d_norm "spectral": no BatchNorm anywhere in D; every layer spectrally normalised
+        # below (Miyato et al. 2018). The authors' D uses BatchNorm ("batch").
+        spectral = c.d_norm == "spectral"
+        norm = _no_norm if spectral else _bn
         widths = (
             [ndf, ndf * 2, ndf * 4, ndf * 8] if c.image_size == 64 else [ndf * 2, ndf * 4, ndf * 8]
         )
@@ -234,22 +277,23 @@ class Discriminator(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 4, 2, 1, bias=False), _d_act()]
         # state size: (B, ndf, S/2, S/2)
         for i in range(1, len(widths)):
-            layers += [nn.Conv2d(widths[i - 1], widths[i], 4, 2, 1, bias=False), _bn(widths[i])]
+            layers += [nn.Conv2d(widths[i - 1], widths[i], 4, 2, 1, bias=False), norm(widths[i])]
             last = i == len(widths) - 1
             if last and c.residual:
-                layers.append(ResidualBlock(widths[i], ndf * 2, _d_act()))
+                layers.append(ResidualBlock(widths[i], ndf * 2, _d_act(), norm))
             layers.append(_d_act())
         # state size: (B, ndf*8, 4, 4)
         self.image = nn.Sequential(*layers)
         if c.conditional:
-            text = [nn.Linear(c.embedding_dim, c.nt)]
-            if c.d_text_bn:
+            text = [TextNorm(c.embedding_dim)] if c.text_norm else []
+            text.append(nn.Linear(c.embedding_dim, c.nt))
+            if c.d_text_bn and not spectral:
                 text.append(nn.BatchNorm1d(c.nt))
             text.append(nn.LeakyReLU(0.2))
             self.project = nn.Sequential(*text)  # (B, nt)
             self.fuse = nn.Sequential(
                 nn.Conv2d(ndf * 8 + c.nt, ndf * 8, 1, 1, 0, bias=False),
-                _bn(ndf * 8),
+                norm(ndf * 8),
                 _d_act(),
             )  # (B, ndf*8, 4, 4)
         else:
@@ -257,6 +301,12 @@ class Discriminator(nn.Module):
             self.fuse = nn.Identity()
         self.out = nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False)  # (B, 1, 1, 1)
         init_weights(self)
+        if spectral:
+            # W -> W / sigma(W), sigma the largest singular value, estimated by one power
+            # iteration per training forward pass (Miyato et al. 2018, section 2.1).
+            for m in list(self.modules()):
+                if isinstance(m, (nn.Conv2d, nn.Linear)):
+                    nn.utils.parametrizations.spectral_norm(m)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
         y = self.image(x)  # (B, ndf*8, 4, 4)
@@ -267,6 +317,14 @@ class Discriminator(nn.Module):
             t = t[:, :, None, None].expand(-1, -1, y.shape[2], y.shape[3])  # (B, nt, 4, 4)
             y = self.fuse(torch.cat([y, t], dim=1))  # (B, ndf*8 + nt, 4, 4) -> (B, ndf*8, 4, 4)
         return self.out(y).flatten()  # (B,) logits
+
+
+def set_text_statistics(net: nn.Module, embeddings: torch.Tensor) -> None:
+    """Set the :class:`TextNorm` statistics of ``net`` (G or D) from training embeddings
+    (N, C, dim) or (N, dim); a no-op for a network without ``text_norm``."""
+    for m in net.modules():
+        if isinstance(m, TextNorm):
+            m.set_statistics(embeddings)
 
 
 @torch.no_grad()
@@ -298,10 +356,11 @@ def count_parameters(module: nn.Module) -> int:
 
 
 def from_profile(profile, **changes) -> DCGANConfig:
-    """The G/D configuration a profile asks for: its ``gan_preset`` at its ``image_size``,
-    with ``gan_width`` (when > 0) as ngf and ndf; ``changes`` override any field."""
+    """The G/D configuration a profile asks for: its ``gan_preset`` at its
+    ``gan_image_size``, with ``gan_width`` (when > 0) as ngf and ndf; ``changes`` override
+    any field."""
     width = {"ngf": profile.gan_width, "ndf": profile.gan_width} if profile.gan_width else {}
-    return preset(profile.gan_preset, **{"image_size": profile.image_size, **width, **changes})
+    return preset(profile.gan_preset, **{"image_size": profile.gan_image_size, **width, **changes})
 
 
 @torch.no_grad()
@@ -338,7 +397,7 @@ def trace_shapes(net: Generator | Discriminator, batch: int = 2) -> list[tuple[s
         y = run(net.image, x)
         if net.project is not None:
             t = net.project(h)
-            bn = " + BatchNorm1d" if c.d_text_bn else ""
+            bn = " + BatchNorm1d" if c.d_text_bn and c.d_norm == "batch" else ""
             rows.append((f"text: Linear{bn} + LeakyReLU(0.2)", tuple(t.shape)))
             t = t[:, :, None, None].expand(-1, -1, y.shape[2], y.shape[3])
             rows.append(("text replicated to 4x4", tuple(t.shape)))

@@ -10,6 +10,7 @@ Contents (``FORMAT`` = ``"t2ilib.gan_checkpoint"``)::
     model_config        DCGANConfig as a dict (ngf, ndf, nz, nt, ...)
     train_config        GANTrainConfig as a dict (variant, lr, batch size, ...)
     generator, discriminator         state dicts
+    generator_ema       the EMA of G's weights (the sampler), or None when not kept
     opt_g, opt_d, scaler_g, scaler_d  optimiser and AMP loss-scaler states
     step, epoch
     rng                 the loop's generator; torch (CPU), CUDA, numpy and Python states
@@ -140,6 +141,7 @@ def save_trainer(trainer, path: str | os.PathLike) -> None:
         "train_config": trainer.config.to_dict(),
         "generator": _cpu(trainer.G.state_dict()),
         "discriminator": _cpu(trainer.D.state_dict()),
+        "generator_ema": None if trainer.G_ema is None else _cpu(trainer.G_ema.state_dict()),
         "opt_g": _cpu(trainer.opt_g.state_dict()),
         "opt_d": _cpu(trainer.opt_d.state_dict()),
         "scaler_g": trainer.scaler_g.state_dict(),
@@ -242,6 +244,8 @@ def load_trainer(path, data, *, device=None, max_steps: int | None = None):
     )
     trainer.G.load_state_dict(blob["generator"])
     trainer.D.load_state_dict(blob["discriminator"])
+    if trainer.G_ema is not None:
+        trainer.G_ema.load_state_dict(blob.get("generator_ema") or blob["generator"])
     trainer.opt_g.load_state_dict(blob["opt_g"])
     trainer.opt_d.load_state_dict(blob["opt_d"])
     trainer.scaler_g.load_state_dict(blob["scaler_g"])
@@ -256,11 +260,18 @@ def load_trainer(path, data, *, device=None, max_steps: int | None = None):
     return trainer
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu"):
-    """(G in eval mode, the text encoder or None, the bundle dict) from a checkpoint."""
+def load_generator(
+    path: str | os.PathLike, device: str | torch.device = "cpu", *, ema: bool = True
+):
+    """(G in eval mode, the text encoder or None, the bundle dict) from a checkpoint.
+
+    G carries the EMA weights when the bundle has them and ``ema`` is True (the default:
+    they are what the run's samples were drawn from), else the trained weights.
+    """
     blob = read(path)
     G = Generator(DCGANConfig.from_dict(blob["model_config"]))
-    G.load_state_dict(blob["generator"])
+    weights = blob.get("generator_ema") if ema else None
+    G.load_state_dict(weights if weights is not None else blob["generator"])
     G = G.to(device).eval()
     encoder = None
     if blob.get("text_encoder") is not None:

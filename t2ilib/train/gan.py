@@ -43,6 +43,7 @@ Deviations from the authors' Lua loop, each deliberate:
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import time
@@ -55,7 +56,8 @@ from torch import nn
 
 from .. import losses
 from ..config import DictConfig
-from ..models.dcgan import DCGANConfig, Discriminator, Generator
+from ..models.dcgan import DCGANConfig, Discriminator, Generator, set_text_statistics
+from ..sampling import generate
 
 VARIANTS = ("dcgan", "gan", "gan-cls", "gan-int", "gan-int-cls")
 
@@ -85,10 +87,24 @@ class GANTrainConfig(DictConfig):
     amp: bool = False  # mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU
     channels_last: bool = False  # channels_last memory format (faster convs on recent GPUs)
     compile: bool = False  # torch.compile G and D (CUDA; slow to start on CPU)
+    # Stabilisers (t2ilib.train.recipes): all off in the authors' recipe.
+    loss: str = "bce"  # "bce": the paper's cross-entropy game; "hinge" (Lim & Ye 2017)
+    ema_decay: float = 0.0  # > 0: sample from an EMA of G's weights (Yazici et al. 2019)
+    r1_gamma: float = 0.0  # > 0: D loss + gamma/2 E||grad_x D(x, h)||^2 on real pairs (R1)
+    mode_seeking: float = 0.0  # > 0: weight of G's mode-seeking term (Mao et al. 2019)
+    recipe: str = "paper"  # the name of the recipe these settings came from (recorded only)
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown variant {self.variant!r}; valid variants are {VARIANTS}")
+        if self.loss not in losses.LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; valid losses are {losses.LOSSES}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.r1_gamma < 0 or self.mode_seeking < 0:
+            raise ValueError(
+                f"r1_gamma and mode_seeking must be >= 0, got {self.r1_gamma}, {self.mode_seeking}"
+            )
         for name in ("batch_size", "decay_every", "epochs", "captions_per_sample", "log_every"):
             if getattr(self, name) <= 0:
                 raise ValueError(
@@ -270,6 +286,11 @@ class GANTrainer:
         torch.manual_seed(config.seed)  # the networks' init
         self.G = Generator(model_config).to(self.device)
         self.D = Discriminator(model_config).to(self.device)
+        if model_config.text_norm and data.embeddings is not None:
+            set_text_statistics(self.G, data.embeddings)  # (N, C, 1024) -> mean, std
+            set_text_statistics(self.D, data.embeddings)
+        # The EMA of G's weights (Yazici et al. 2019): never trained, only averaged.
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if config.ema_decay else None
         if config.channels_last:
             self.G = self.G.to(memory_format=torch.channels_last)
             self.D = self.D.to(memory_format=torch.channels_last)
@@ -427,18 +448,20 @@ class GANTrainer:
 
         # (1) D step: maximise log D(x, h) + log(1 - D(G(z, h), h))
         #     [GAN-CLS: + w log(1 - D(x_wrong, h)), fake term weighted 1 - w]
+        #     [hinge: minimise E max(0, 1 - D(x, h)) + E max(0, 1 + D(G(z, h), h))]
+        #     [R1: + gamma/2 E ||grad_x D(x, h)||^2 on the real pairs]
         z = self.noise(B)
+        if c.r1_gamma > 0:
+            x = x.detach().requires_grad_(True)
         with self._autocast():
             with torch.no_grad():
                 fake = self.g_fn(z, h)  # (B, 3, S, S)
             s_real = self.d_fn(x, h)  # (B,) logits
             s_fake = self.d_fn(fake, h)  # (B,)
-            if c.uses_cls:
-                s_wrong = self.d_fn(batch["x_wrong"], h)  # (B,)
-                d_loss = losses.d_loss_cls(s_real, s_wrong, s_fake, c.cls_weight)
-            else:
-                s_wrong = None
-                d_loss = losses.d_loss_gan(s_real, s_fake)
+            s_wrong = self.d_fn(batch["x_wrong"], h) if c.uses_cls else None  # (B,)
+            d_loss = losses.d_loss(c.loss, s_real, s_fake, s_wrong, c.cls_weight)
+        if c.r1_gamma > 0:
+            d_loss = d_loss + 0.5 * c.r1_gamma * losses.r1_penalty(s_real.float(), x)
         if update_d:
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler_d.scale(d_loss).backward()
@@ -446,6 +469,7 @@ class GANTrainer:
             self.scaler_d.update()
 
         # (2) G step: maximise log D(G(z, h), h) (non-saturating), fresh z as in the Lua code
+        #     [hinge: maximise D(G(z, h), h)]
         #     [GAN-INT: also on h_int = beta h1 + (1 - beta) h2, each with its own z]
         h_g = h
         if c.uses_int:
@@ -454,12 +478,21 @@ class GANTrainer:
         with self._autocast():
             fake = self.g_fn(z, h_g)  # (B [+ B/2], 3, S, S)
             s_gen = self.d_fn(fake, h_g)
-            g_loss = losses.g_loss_nonsaturating(s_gen)
+            g_loss = losses.g_loss(c.loss, s_gen)
+            if c.mode_seeking > 0:
+                # [mode seeking: the first B/2 texts again, with other noise z2; G is
+                #  rewarded for images that differ as much as their noise does]
+                k = B // 2
+                z2 = self.noise(k)
+                fake2 = self.g_fn(z2, None if h is None else h[:k])  # (B/2, 3, S, S)
+                g_loss = g_loss + c.mode_seeking * losses.mode_seeking(fake[:k], fake2, z[:k], z2)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(g_loss).backward()
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
         # D's gradients from the G step are discarded at D's next zero_grad.
+        if self.G_ema is not None:
+            self.update_ema()
 
         self.step_count += 1
         s_real, s_fake = s_real.detach(), s_fake.detach()
@@ -524,12 +557,31 @@ class GANTrainer:
         for k in ("d_loss", "g_loss", "d_real", "d_fake", "d_wrong", "lr"):
             self.history[k].append(stats[k])
 
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """G_ema <- d G_ema + (1 - d) G for the weights; BatchNorm statistics copied.
+
+        The decay ramps up as min(d, (1 + t) / (10 + t)) over the first steps t, so the
+        average does not drag G's random initial weights along for thousands of steps.
+        """
+        t = self.step_count
+        d = min(self.config.ema_decay, (1.0 + t) / (10.0 + t))
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
+            p_ema.lerp_(p.detach(), 1.0 - d)  # p_ema = d p_ema + (1 - d) p
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+            b_ema.copy_(b)
+
     # -- sampling ----------------------------------------------------------------------
+
+    @property
+    def sampler(self) -> Generator:
+        """The generator images are sampled from: the EMA of G when kept, else G."""
+        return self.G_ema if self.G_ema is not None else self.G
 
     @torch.no_grad()
     def progress_grid(self) -> torch.Tensor:
         """G (eval mode) on the fixed batch: (rows * cols, 3, S, S) in [-1, 1], on the CPU."""
-        return generate(self.G, self.fixed_z, self.fixed_h).cpu()
+        return generate(self.sampler, self.fixed_z, self.fixed_h).cpu()
 
     @torch.no_grad()
     def samples(self, n: int, h: torch.Tensor | None = None, seed: int = 0) -> torch.Tensor:
@@ -537,7 +589,7 @@ class GANTrainer:
         CPU. ``h`` (n, D) text embeddings for a conditional G. The loop's RNG is untouched.
         """
         z = torch.randn(n, self.model_config.nz, generator=torch.Generator().manual_seed(seed))
-        return generate(self.G, z, h).cpu()
+        return generate(self.sampler, z, h).cpu()
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -560,25 +612,6 @@ class GANTrainer:
         from . import checkpoint
 
         return checkpoint.load_trainer(path, data, device=device, max_steps=max_steps)
-
-
-@torch.no_grad()
-def generate(
-    G: Generator, z: torch.Tensor, h: torch.Tensor | None = None, batch_size: int = 256
-) -> torch.Tensor:
-    """G(z, h) in eval mode (BN running statistics), in chunks; (N, 3, S, S) in [-1, 1].
-
-    Each image depends only on its own z and h. The mode of G is restored afterwards.
-    """
-    was_training = G.training
-    G.eval()
-    device = next(G.parameters()).device
-    out = []
-    for i in range(0, len(z), batch_size):
-        hi = None if h is None else h[i : i + batch_size].to(device)
-        out.append(G(z[i : i + batch_size].to(device), hi).float())
-    G.train(was_training)
-    return torch.cat(out)
 
 
 def discriminator_probabilities(

@@ -1,0 +1,79 @@
+"""Named training recipes: the authors' settings (``paper``) and the book's ``stable`` one.
+
+A recipe is a set of changes to the networks (:class:`t2ilib.models.dcgan.DCGANConfig`)
+and to the loop (:class:`t2ilib.train.gan.GANTrainConfig`). Every stabiliser is a named
+switch of those two dataclasses, off in ``paper``:
+
+==================  =============================  ======================================
+switch              what it does                   source
+==================  =============================  ======================================
+``d_norm``          spectral norm instead of BN    Miyato et al. (2018)
+                    in D
+``loss``            hinge instead of cross-entropy Lim & Ye (2017); Miyato et al. (2018)
+``g_lr_ratio``,     separate learning rates and    Heusel et al. (2017) (TTUR)
+``beta1/beta2``     Adam betas for G and D
+``ema_decay``       sample from an EMA of G        Yazici et al. (2019)
+``r1_gamma``        zero-centred gradient penalty  Mescheder et al. (2018)
+                    on real matching pairs
+``mode_seeking``    G rewarded for images that     Mao et al. (2019)
+                    differ when z differs
+``text_norm``       standardised text embeddings   this book (see ``dcgan.TextNorm``)
+==================  =============================  ======================================
+
+Which of them ``stable`` switches on was chosen by measurement on Shapes
+(``scripts/recipe_ablation.py``, chapter 3), not by habit; the numbers are in chapters 3
+and 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..models.dcgan import DCGANConfig
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Changes a recipe makes to the model and the training configuration."""
+
+    description: str  # one line, printed by `--help` and the chapters
+    model: dict = field(default_factory=dict)  # DCGANConfig field -> value
+    train: dict = field(default_factory=dict)  # GANTrainConfig field -> value
+
+
+RECIPES: dict[str, Recipe] = {
+    "paper": Recipe(
+        "the authors' settings: BatchNorm in D, cross-entropy, Adam 2e-4 (0.5, 0.999)",
+    ),
+    "stable": Recipe(
+        "spectral norm in D (no BN), hinge loss, standardised text, mode seeking, EMA of G",
+        model={"d_norm": "spectral", "text_norm": True},
+        train={
+            "loss": "hinge",
+            "beta1": 0.0,
+            "beta2": 0.9,
+            "ema_decay": 0.999,
+            "mode_seeking": 1.0,
+            "g_lr_ratio": 1.0,
+        },
+    ),
+}
+
+
+def get(name: str) -> Recipe:
+    """The recipe called ``name``; a ValueError lists the valid names."""
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown recipe {name!r}; valid recipes are {', '.join(RECIPES)}"
+        ) from None
+
+
+def apply(name: str, model_config: DCGANConfig, train_config):
+    """(model_config, train_config) with recipe ``name``'s changes, the name recorded."""
+    recipe = get(name)
+    return (
+        replace(model_config, **recipe.model),
+        replace(train_config, **recipe.train, recipe=name),
+    )

@@ -1,0 +1,149 @@
+"""The stabilisers and the recipes: each switch does what its docstring says."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from gan_helpers import TINY, tiny_config, tiny_data
+from torch import nn
+
+from t2ilib import losses
+from t2ilib.models import dcgan
+from t2ilib.train import checkpoint, recipes
+from t2ilib.train.gan import GANTrainConfig, GANTrainer
+
+STABLE_TINY = TINY.__class__(**{**TINY.to_dict(), "d_norm": "spectral", "text_norm": True})
+
+
+def _stable(**kw):
+    model, train = recipes.apply("stable", TINY, tiny_config(**kw))
+    return GANTrainer(tiny_data(), model, train, device="cpu")
+
+
+def test_spectral_d_has_no_batchnorm_and_unit_spectral_norms():
+    D = dcgan.Discriminator(STABLE_TINY)
+    assert not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in D.modules())
+    layers = [m for m in D.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert layers and all(hasattr(m, "parametrizations") for m in layers)
+    D.train()
+    for _ in range(30):  # power iterations converge during training forwards
+        D(torch.randn(4, 3, 32, 32), torch.randn(4, 16))
+    D.eval()
+    for m in layers:
+        sigma = torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2)
+        assert float(sigma) == pytest.approx(1.0, abs=0.05)
+    assert D(torch.randn(3, 3, 32, 32), torch.randn(3, 16)).shape == (3,)
+    # The authors' D keeps its BatchNorm.
+    assert any(isinstance(m, nn.BatchNorm2d) for m in dcgan.Discriminator(TINY).modules())
+
+
+def test_bad_d_norm_is_a_clear_error():
+    with pytest.raises(ValueError, match="d_norm 'layer'.*batch"):
+        dcgan.preset("dcgan", d_norm="layer")
+
+
+def test_text_norm_standardises_with_the_training_statistics():
+    data = tiny_data()
+    data.embeddings = data.embeddings * 0.03 + 2.0  # small, with a shared offset
+    model, train = recipes.apply("stable", TINY, tiny_config())
+    t = GANTrainer(data, model, train, device="cpu")
+    norm = t.G.project[0]
+    assert isinstance(norm, dcgan.TextNorm)
+    flat = data.embeddings.reshape(-1, 16)
+    torch.testing.assert_close(norm.mean, flat.mean(0))
+    torch.testing.assert_close(norm(flat).std(0), torch.ones(16), rtol=1e-4, atol=1e-4)
+    assert torch.equal(t.D.project[0].mean, norm.mean)
+    # The statistics are buffers, so they travel with the state dict.
+    assert "project.0.mean" in t.G.state_dict()
+
+
+def test_hinge_losses_match_their_formulas():
+    real, fake, wrong = (
+        torch.tensor([2.0, 0.5]),
+        torch.tensor([-3.0, 0.0]),
+        torch.tensor([1.0, -1.0]),
+    )
+    # E max(0, 1 - real) = (0 + 0.5) / 2; E max(0, 1 + fake) = (0 + 1) / 2
+    assert float(losses.d_loss_hinge(real, fake)) == pytest.approx(0.25 + 0.5)
+    # + w E max(0, 1 + wrong) = 0.5 * (2 + 0) / 2, fake weighted 0.5
+    assert float(losses.d_loss_cls_hinge(real, wrong, fake, 0.5)) == pytest.approx(
+        0.25 + 0.5 * 1.0 + 0.5 * 0.5
+    )
+    assert float(losses.g_loss_hinge(fake)) == pytest.approx(1.5)
+    assert torch.equal(losses.d_loss("bce", real, fake), losses.d_loss_gan(real, fake))
+    assert torch.equal(losses.g_loss("hinge", fake), losses.g_loss_hinge(fake))
+    with pytest.raises(ValueError, match="unknown loss 'wgan'.*hinge"):
+        losses.d_loss("wgan", real, fake)
+
+
+def test_r1_penalty_of_a_linear_critic_is_its_squared_weight_norm():
+    w = torch.randn(3 * 4 * 4)
+    x = torch.randn(5, 3, 4, 4, requires_grad=True)
+    s = x.flatten(1) @ w  # D(x) = w . x, so grad_x D = w for every x
+    torch.testing.assert_close(losses.r1_penalty(s, x), w.pow(2).sum())
+
+
+def test_r1_trains_d_and_changes_its_step():
+    plain, penalised = _stable(max_steps=1), _stable(max_steps=1, r1_gamma=10.0)
+    plain.train(progress=False)
+    penalised.train(progress=False)
+    a, b = plain.D.state_dict(), penalised.D.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_ema_follows_g_with_the_ramped_decay():
+    t = _stable(max_steps=1)
+    before = {k: v.clone() for k, v in t.G_ema.state_dict().items()}
+    t.train(progress=False)
+    d = min(0.999, 1.0 / 10.0)  # the ramp at step 0
+    for (name, p_ema), p in zip(t.G_ema.named_parameters(), t.G.parameters(), strict=True):
+        torch.testing.assert_close(p_ema, d * before[name] + (1 - d) * p.detach())
+    assert t.sampler is t.G_ema
+    # Without ema_decay there is no average and samples come from G.
+    model, train = recipes.apply("paper", TINY, tiny_config())
+    assert GANTrainer(tiny_data(), model, train, device="cpu").G_ema is None
+
+
+def test_stable_bundle_keeps_the_ema_and_sample_uses_it(tmp_path):
+    t = _stable(max_steps=4)
+    t.train(progress=False)
+    path = tmp_path / "c.pt"
+    t.save(path)
+    blob = torch.load(path, weights_only=True)
+    assert blob["train_config"]["recipe"] == "stable"
+    assert blob["model_config"]["d_norm"] == "spectral"
+    G, _, _ = checkpoint.load_generator(path)
+    G_raw, _, _ = checkpoint.load_generator(path, ema=False)
+    z, h = torch.randn(3, TINY.nz), torch.randn(3, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(G(z, h), t.G_ema.eval()(z, h))
+        assert not torch.allclose(G(z, h), G_raw(z, h))
+
+
+def test_stable_run_resumes_exactly(tmp_path):
+    straight = _stable(max_steps=6)
+    straight.train(progress=False)
+    first = _stable(max_steps=6)
+    first.train(3, progress=False)
+    first.save(tmp_path / "c.pt")
+    torch.manual_seed(9)
+    np.random.seed(9)  # noqa: NPY002
+    random.seed(9)
+    resumed = GANTrainer.resume(tmp_path / "c.pt", tiny_data())
+    resumed.train(progress=False)
+    for net in ("G", "D", "G_ema"):
+        a, b = getattr(straight, net).state_dict(), getattr(resumed, net).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), net
+
+
+def test_recipes_apply_and_errors():
+    model, train = recipes.apply("stable", TINY, GANTrainConfig())
+    assert (model.d_norm, model.text_norm) == ("spectral", True)
+    assert (train.loss, train.recipe) == ("hinge", "stable") and train.ema_decay > 0
+    model, train = recipes.apply("paper", TINY, GANTrainConfig())
+    assert (model.d_norm, train.loss, train.ema_decay, train.r1_gamma) == ("batch", "bce", 0, 0)
+    with pytest.raises(ValueError, match="unknown recipe 'fast'.*paper, stable"):
+        recipes.get("fast")
+    with pytest.raises(ValueError, match="ema_decay"):
+        GANTrainConfig(ema_decay=1.0)
