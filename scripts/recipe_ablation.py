@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +43,8 @@ SETTINGS: dict[str, tuple[str, dict, dict]] = {
     "sn-hinge": ("paper", {"d_norm": "spectral"}, {"loss": "hinge"}),
     "sn-hinge-text": ("paper", {"d_norm": "spectral", "text_norm": True}, {"loss": "hinge"}),
     "stable": ("stable", {}, {}),
+    "stable-noproj": ("stable", {"d_projection": False}, {}),
+    "stable-noms": ("stable", {}, {"mode_seeking": 0.0}),
     "stable-noema": ("stable", {}, {"ema_decay": 0.0}),
     "stable-r1": ("stable", {}, {"r1_gamma": 1.0}),
     "stable-ttur": ("stable", {}, {"lr": 4e-4, "g_lr_ratio": 0.25}),
@@ -47,6 +52,7 @@ SETTINGS: dict[str, tuple[str, dict, dict]] = {
     "stable-bn": ("stable", {"d_norm": "batch"}, {}),
     "stable-bce": ("stable", {}, {"loss": "bce"}),
     "stable-ms": ("stable", {}, {"mode_seeking": 1.0}),
+    "stable-ms-proj": ("stable", {"d_projection": True}, {"mode_seeking": 1.0, "lr": 4e-4}),
     "stable-ms-fast": ("stable", {}, {"mode_seeking": 1.0, "lr": 4e-4}),
     "stable-ms-ttur": ("stable", {}, {"mode_seeking": 1.0, "lr": 4e-4, "g_lr_ratio": 0.25}),
     "stable-ms-g2": ("stable", {}, {"mode_seeking": 1.0, "g_lr_ratio": 2.0}),
@@ -102,8 +108,14 @@ def main() -> None:
             metrics = judging.evaluate_generator(
                 trainer.sampler, encoder, judge, per_class=args.per_class, real_images=real
             )
+            raw = judging.evaluate_generator(  # G itself, without the EMA (when one is kept)
+                trainer.G, encoder, judge, per_class=args.per_class // 2
+            )
             row = {
                 "setting": name,
+                "command": "python " + " ".join(sys.argv),
+                "hardware": f"{platform.machine()} CPU, {os.cpu_count()} cores, "
+                f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
                 "step": trainer.step_count,
                 "train_seconds": round(trainer._seconds, 1),
                 "wall_seconds": round(seconds, 1),
@@ -112,6 +124,8 @@ def main() -> None:
                 "d_real": trainer.history["d_real"][-1],
                 "d_fake": trainer.history["d_fake"][-1],
                 **metrics,
+                "raw_seen": raw["seen"],
+                "raw_style": raw["style"],
             }
             print(json.dumps(row), flush=True)
             if args.grids:

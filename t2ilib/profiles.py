@@ -86,6 +86,8 @@ PROFILES: dict[str, Profile] = {
         gan_width=32,
         gan_steps=1_000,
         gan_g_lr_ratio=4.0,
+        gan_recipe="stable",
+        gan_probe_steps=300,
         encoder_steps=900,
         encoder_pretrain_steps=1_800,
         encoder_eval_n=1_920,
@@ -99,6 +101,10 @@ PROFILES: dict[str, Profile] = {
         gan_width=0,
         gan_steps=5_000,
         gan_g_lr_ratio=1.0,
+        # The stall of the paper recipe on Shapes is a property of the recipe, not of the
+        # hardware (chapter 3), so the GPU runs of the Shapes chapters use `stable` too;
+        # `train --recipe paper` keeps the authors' settings (unmeasured on a GPU).
+        gan_recipe="stable",
         encoder_steps=3_000,
         encoder_pretrain_steps=4_000,
         encoder_eval_n=4_800,

@@ -1,6 +1,7 @@
 """The stabilisers and the recipes: each switch does what its docstring says."""
 
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,8 +18,9 @@ STABLE_TINY = TINY.__class__(**{**TINY.to_dict(), "d_norm": "spectral", "text_no
 
 
 def _stable(**kw):
-    model, train = recipes.apply("stable", TINY, tiny_config(**kw))
-    return GANTrainer(tiny_data(), model, train, device="cpu")
+    """A tiny trainer with the stable recipe, then ``kw`` changed on top of it."""
+    model, train = recipes.apply("stable", TINY, tiny_config())
+    return GANTrainer(tiny_data(), model, replace(train, **kw), device="cpu")
 
 
 def test_spectral_d_has_no_batchnorm_and_unit_spectral_norms():
@@ -147,3 +149,40 @@ def test_recipes_apply_and_errors():
         recipes.get("fast")
     with pytest.raises(ValueError, match="ema_decay"):
         GANTrainConfig(ema_decay=1.0)
+
+
+def test_projection_term_is_the_inner_product_of_embedded_text_and_pooled_features():
+    config = STABLE_TINY.__class__(**{**STABLE_TINY.to_dict(), "d_projection": True})
+    D = dcgan.Discriminator(config).eval()
+    plain = dcgan.Discriminator(STABLE_TINY).eval()
+    shared = {k: v for k, v in D.state_dict().items() if not k.startswith("embed.")}
+    plain.load_state_dict(shared)
+    x, h = torch.rand(3, 3, 32, 32) * 2 - 1, torch.randn(3, 16)
+    with torch.no_grad():
+        expected = plain(x, h) + (D.embed(h) * D.image(x).sum(dim=(2, 3))).sum(1)
+        torch.testing.assert_close(D(x, h), expected)
+    # An unconditional D has no projection, whatever the switch says.
+    uncond = dcgan.Discriminator(config.__class__(**{**config.to_dict(), "conditional": False}))
+    assert uncond.embed is None
+
+
+def test_mode_seeking_term():
+    z1, z2 = torch.zeros(4, 8), torch.ones(4, 8)  # mean |z1 - z2| = 1
+    same = torch.zeros(4, 3, 2, 2)
+    assert float(losses.mode_seeking(same, same, z1, z2)) == pytest.approx(1e5)
+    apart = torch.full((4, 3, 2, 2), 0.5)
+    assert float(losses.mode_seeking(same, apart, z1, z2)) == pytest.approx(1 / (0.5 + 1e-5))
+
+
+def test_mode_seeking_changes_g_step_and_unconditional_runs():
+    # (Adam's first step with beta1 = 0 moves each weight by about lr * sign(grad): compare
+    # after a few steps, when the extra term has changed the gradients' running scales.)
+    a, b = _stable(max_steps=3, mode_seeking=0.0), _stable(max_steps=3)
+    a.train(progress=False)
+    b.train(progress=False)
+    assert any(
+        not torch.equal(p, q) for p, q in zip(a.G.parameters(), b.G.parameters(), strict=True)
+    )
+    t = _stable(max_steps=2, variant="dcgan")  # h is None: the term uses z alone
+    t.train(progress=False)
+    assert t.step_count == 2

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -271,8 +272,9 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     a64, b64 = a.double().numpy(), b.double().numpy()
     mu_a, mu_b = a64.mean(0), b64.mean(0)
     c_a, c_b = np.cov(a64, rowvar=False), np.cov(b64, rowvar=False)
-    covmean, _ = linalg.sqrtm(c_a @ c_b, disp=False)
-    covmean = covmean.real
+    with warnings.catch_warnings():  # near-singular covariances of small samples
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(c_a @ c_b).real
     d2 = ((mu_a - mu_b) ** 2).sum() + np.trace(c_a + c_b - 2.0 * covmean)
     return float(max(d2, 0.0))
 

@@ -60,6 +60,17 @@ Deviations from the authors' Lua code, each deliberate:
 * The ``large`` option of the COCO script (a second residual block per stage) is not
   built.
 
+Switches that are not in the paper, all off in the presets (the ``stable`` recipe of
+:mod:`t2ilib.train.recipes` turns them on; chapters 3 and 4 measure why):
+
+* ``d_norm="spectral"``: D without any BatchNorm, every convolution and linear layer
+  spectrally normalised (Miyato et al. 2018). With BatchNorm over a batch of only
+  generated images, D's view of the fakes is normalised by their own statistics.
+* ``d_projection=True``: D's logit gets a projection term <E h, sum of its 4x4 features>
+  (Miyato & Koyama 2018) on top of the paper's concatenation.
+* ``text_norm=True``: G and D standardise h per dimension with the training set's mean and
+  std (:class:`TextNorm`), stored as buffers so free text is treated as in training.
+
 Initialisation (``init_weights``) is the authors' ``weights_init``: convolution weights
 N(0, 0.02), BN gamma N(1, 0.02), BN beta 0. Like the Lua function it leaves the Linear
 layers of the text projections at their default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -95,6 +106,7 @@ class DCGANConfig(DictConfig):
     conditional: bool = True  # False: plain DCGAN, no text path in G or D (chapter 3)
     d_norm: str = "batch"  # D's normalisation: "batch" (the authors') or "spectral" (no BN)
     text_norm: bool = False  # standardise h with the training set's mean and std (G and D)
+    d_projection: bool = False  # add <E h, sum of D's 4x4 features> to D's logit (projection)
 
     def __post_init__(self):
         if self.d_norm not in D_NORMS:
@@ -300,6 +312,13 @@ class Discriminator(nn.Module):
             self.project = None
             self.fuse = nn.Identity()
         self.out = nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False)  # (B, 1, 1, 1)
+        # The projection term of Miyato & Koyama (2018), added to the paper's logit: the
+        # text, embedded into D's feature space, scores the image features by an inner
+        # product, a direct "does this image match this text" term.
+        self.embed = None
+        if c.conditional and c.d_projection:
+            norm_h = [TextNorm(c.embedding_dim)] if c.text_norm else []
+            self.embed = nn.Sequential(*norm_h, nn.Linear(c.embedding_dim, ndf * 8))  # (B, 8ndf)
         init_weights(self)
         if spectral:
             # W -> W / sigma(W), sigma the largest singular value, estimated by one power
@@ -315,7 +334,12 @@ class Discriminator(nn.Module):
                 raise ValueError("this Discriminator is conditional: pass a text embedding h")
             t = self.project(h)  # (B, nt)
             t = t[:, :, None, None].expand(-1, -1, y.shape[2], y.shape[3])  # (B, nt, 4, 4)
+            features = y
             y = self.fuse(torch.cat([y, t], dim=1))  # (B, ndf*8 + nt, 4, 4) -> (B, ndf*8, 4, 4)
+            if self.embed is not None:
+                # s = out(fuse([y, t])) + <E h, sum_{4x4} y>
+                projection = (self.embed(h) * features.sum(dim=(2, 3))).sum(dim=1)  # (B,)
+                return self.out(y).flatten() + projection
         return self.out(y).flatten()  # (B,) logits
 
 

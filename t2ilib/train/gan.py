@@ -34,10 +34,15 @@ Deviations from the authors' Lua loop, each deliberate:
   only on its own z and text, not on the rest of the batch; training uses batch
   statistics, as the Lua code does.
 * An epoch is ``N // batch_size`` full batches (the last partial batch is dropped).
-* ``g_lr_ratio`` (default 1, the paper's recipe) lets G learn faster than D, the
-  two time-scale idea of Heusel et al. (2017). On Shapes, with the paper's equal rates,
-  D wins within a few dozen steps and G needs many hundreds of steps to recover; the
-  ``smoke`` and ``cpu`` profiles, which train for minutes, use 4 (``Profile.gan_g_lr_ratio``).
+* ``g_lr_ratio`` (default 1, the paper's recipe) lets G learn faster or slower than D,
+  the two time-scale idea of Heusel et al. (2017).
+
+Stabilisers, each a field of :class:`GANTrainConfig`, off by default (the ``paper``
+recipe) and gathered in the ``stable`` recipe of :mod:`t2ilib.train.recipes`: the hinge
+loss (``loss``), an EMA of G's weights used for sampling (``ema_decay``), the R1 gradient
+penalty (``r1_gamma``) and the mode-seeking term of Mao et al. (2019) (``mode_seeking``),
+which generates the first half of the batch's texts a second time with other noise and
+rewards G for images that differ when the noise does.
 """
 
 from __future__ import annotations

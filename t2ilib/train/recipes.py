@@ -9,6 +9,8 @@ switch              what it does                   source
 ==================  =============================  ======================================
 ``d_norm``          spectral norm instead of BN    Miyato et al. (2018)
                     in D
+``d_projection``    D scores <E h, features> on    Miyato & Koyama (2018)
+                    top of the paper's concat
 ``loss``            hinge instead of cross-entropy Lim & Ye (2017); Miyato et al. (2018)
 ``g_lr_ratio``,     separate learning rates and    Heusel et al. (2017) (TTUR)
 ``beta1/beta2``     Adam betas for G and D
@@ -46,15 +48,17 @@ RECIPES: dict[str, Recipe] = {
         "the authors' settings: BatchNorm in D, cross-entropy, Adam 2e-4 (0.5, 0.999)",
     ),
     "stable": Recipe(
-        "spectral norm in D (no BN), hinge loss, standardised text, mode seeking, EMA of G",
-        model={"d_norm": "spectral", "text_norm": True},
+        "spectral norm and a projection term in D, hinge loss, Adam 4e-4 (0, 0.9), "
+        "standardised text, mode seeking, EMA of G",
+        model={"d_norm": "spectral", "d_projection": True, "text_norm": True},
         train={
             "loss": "hinge",
+            "lr": 4e-4,
+            "g_lr_ratio": 1.0,
             "beta1": 0.0,
             "beta2": 0.9,
-            "ema_decay": 0.999,
+            "ema_decay": 0.995,
             "mode_seeking": 1.0,
-            "g_lr_ratio": 1.0,
         },
     ),
 }
