@@ -322,11 +322,17 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from .viz import save_grid
 
     images = checkpoint.sample(
-        args.checkpoint, args.caption, n=args.n, seed=args.seed, device=args.device
+        args.checkpoint,
+        args.caption,
+        n=args.n,
+        seed=args.seed,
+        device=args.device,
+        ema=not args.no_ema,
     )
     save_grid(images, args.out, ncols=min(args.n, 8), scale=args.scale)
     what = f"{len(args.caption)} caption(s)" if args.caption else "no caption"
-    print(f"wrote {len(images)} images ({what}, seed {args.seed}) to {args.out}")
+    recipe = checkpoint.read(args.checkpoint)["train_config"].get("recipe", "paper")
+    print(f"wrote {len(images)} images ({what}, seed {args.seed}, recipe {recipe}) to {args.out}")
     return 0
 
 
@@ -348,6 +354,11 @@ def _add_sample(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--out", required=True, help="PNG file for the grid")
     p.add_argument("--scale", type=_positive_int, default=2, help="enlarge the grid (2)")
+    p.add_argument(
+        "--no-ema",
+        action="store_true",
+        help="draw from G's trained weights, not their moving average (when the run kept one)",
+    )
     p.add_argument("--device", default="cpu", help="default cpu")
     p.set_defaults(func=_cmd_sample)
 

@@ -107,3 +107,85 @@ def test_train_reads_a_uint8_cache_with_embeddings(tmp_path, capsys):
     sample = ["sample", "--checkpoint", str(out / "checkpoint.pt"), "--caption", "a red star"]
     assert main(sample + ["--out", str(tmp_path / "s.png")]) == 2
     assert "holds no text encoder" in capsys.readouterr().err
+
+
+def test_train_records_the_recipe_and_sample_uses_the_ema(tmp_path, capsys):
+    import torch
+
+    from t2ilib.train import checkpoint
+
+    out = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--variant",
+                "dcgan",
+                "--out",
+                str(out),
+                "--steps",
+                "3",
+                "--recipe",
+                "stable",
+                "--n",
+                "64",
+            ]
+        )
+        == 0
+    )
+    blob = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert blob["train_config"]["recipe"] == "stable"
+    assert blob["model_config"]["d_norm"] == "spectral" and blob["generator_ema"] is not None
+    ema, raw = tmp_path / "ema.png", tmp_path / "raw.png"
+    assert (
+        main(["sample", "--checkpoint", str(out / "checkpoint.pt"), "-n", "4", "--out", str(ema)])
+        == 0
+    )
+    assert "recipe stable" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "sample",
+                "--checkpoint",
+                str(out / "checkpoint.pt"),
+                "-n",
+                "4",
+                "--no-ema",
+                "--out",
+                str(raw),
+            ]
+        )
+        == 0
+    )
+    assert ema.read_bytes() != raw.read_bytes()
+    a = checkpoint.sample(out / "checkpoint.pt", None, n=2)
+    b = checkpoint.sample(out / "checkpoint.pt", None, n=2, ema=False)
+    assert not torch.equal(a, b)
+    paper = tmp_path / "paper"
+    assert (
+        main(
+            [
+                "train",
+                "--variant",
+                "dcgan",
+                "--out",
+                str(paper),
+                "--steps",
+                "2",
+                "--recipe",
+                "paper",
+                "--n",
+                "64",
+            ]
+        )
+        == 0
+    )
+    blob = torch.load(paper / "checkpoint.pt", weights_only=True)
+    assert blob["train_config"]["recipe"] == "paper" and blob["generator_ema"] is None
+
+
+def test_cli_recipes_are_the_library_recipes():
+    from t2ilib.cli import RECIPES
+    from t2ilib.train import recipes
+
+    assert tuple(recipes.RECIPES) == RECIPES

@@ -286,17 +286,22 @@ def sample(
     n: int = 16,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    *,
+    ema: bool = True,
 ) -> torch.Tensor:
     """Images for ``captions`` from the bundle at ``path``: (len(captions) * n, 3, S, S).
+
+    G carries the moving average of its weights when the run kept one (``ema=False``: the
+    trained weights).
 
     Each caption gets ``n`` images, with noise z drawn from ``torch.Generator`` seeded by
     ``seed`` (the same z for every caption), so the same seed gives the same images. G runs
     in eval mode, so an image does not depend on the others in its batch. For an
     unconditional checkpoint, ``captions`` must be None or empty.
     """
-    from .gan import generate
+    from ..sampling import generate
 
-    G, encoder, _ = load_generator(path, device)
+    G, encoder, _ = load_generator(path, device, ema=ema)
     if isinstance(captions, str):
         captions = [captions]
     captions = list(captions or [])
