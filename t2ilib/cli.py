@@ -233,6 +233,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         model, config = recipes.apply(args.recipe or P.gan_recipe, model, config)
         if args.g_lr_ratio is not None:
             config = replace(config, g_lr_ratio=args.g_lr_ratio)
+        if args.ema_decay is not None:
+            config = replace(config, ema_decay=args.ema_decay)
         trainer = gan.GANTrainer(data, model, config, encoder=encoder, device=args.device)
         from .io import write_text_atomic
 
@@ -302,11 +304,17 @@ def _add_train(sub) -> None:
         "--recipe",
         choices=tuple(RECIPES),
         default=None,
-        help="paper: the authors' settings; stable: spectral norm, hinge, EMA, standardised "
-        "text (default: the profile's)",
+        help="paper: the authors' settings; stable: spectral norm and projection in D, hinge, "
+        "standardised text, mode seeking (default: the profile's)",
     )
     p.add_argument(
         "--g-lr-ratio", type=float, default=None, help="G's lr / D's lr (default: recipe)"
+    )
+    p.add_argument(
+        "--ema-decay",
+        type=float,
+        default=None,
+        help="keep a moving average of G's weights for sampling, e.g. 0.999 (default: recipe's)",
     )
     p.add_argument("--seed", type=int, default=0, help="default 0")
     p.add_argument("--checkpoint-every", type=int, default=500, help="steps (0: at the end)")

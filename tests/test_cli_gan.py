@@ -127,6 +127,8 @@ def test_train_records_the_recipe_and_sample_uses_the_ema(tmp_path, capsys):
                 "3",
                 "--recipe",
                 "stable",
+                "--ema-decay",
+                "0.99",
                 "--n",
                 "64",
             ]

@@ -95,7 +95,7 @@ def test_r1_trains_d_and_changes_its_step():
 
 
 def test_ema_follows_g_with_the_ramped_decay():
-    t = _stable(max_steps=1)
+    t = _stable(max_steps=1, ema_decay=0.999)
     before = {k: v.clone() for k, v in t.G_ema.state_dict().items()}
     t.train(progress=False)
     d = min(0.999, 1.0 / 10.0)  # the ramp at step 0
@@ -108,7 +108,7 @@ def test_ema_follows_g_with_the_ramped_decay():
 
 
 def test_stable_bundle_keeps_the_ema_and_sample_uses_it(tmp_path):
-    t = _stable(max_steps=4)
+    t = _stable(max_steps=4, ema_decay=0.999)
     t.train(progress=False)
     path = tmp_path / "c.pt"
     t.save(path)
@@ -124,9 +124,9 @@ def test_stable_bundle_keeps_the_ema_and_sample_uses_it(tmp_path):
 
 
 def test_stable_run_resumes_exactly(tmp_path):
-    straight = _stable(max_steps=6)
+    straight = _stable(max_steps=6, ema_decay=0.999)
     straight.train(progress=False)
-    first = _stable(max_steps=6)
+    first = _stable(max_steps=6, ema_decay=0.999)
     first.train(3, progress=False)
     first.save(tmp_path / "c.pt")
     torch.manual_seed(9)
@@ -142,7 +142,8 @@ def test_stable_run_resumes_exactly(tmp_path):
 def test_recipes_apply_and_errors():
     model, train = recipes.apply("stable", TINY, GANTrainConfig())
     assert (model.d_norm, model.text_norm) == ("spectral", True)
-    assert (train.loss, train.recipe) == ("hinge", "stable") and train.ema_decay > 0
+    assert (train.loss, train.recipe, train.mode_seeking) == ("hinge", "stable", 1.0)
+    assert model.d_projection and train.ema_decay == 0  # measured and left off
     model, train = recipes.apply("paper", TINY, GANTrainConfig())
     assert (model.d_norm, train.loss, train.ema_decay, train.r1_gamma) == ("batch", "bce", 0, 0)
     with pytest.raises(ValueError, match="unknown recipe 'fast'.*paper, stable"):
