@@ -23,16 +23,16 @@ switch              what it does                   source
 ==================  =============================  ======================================
 
 Which of them ``stable`` switches on was chosen by measurement on Shapes
-(``scripts/recipe_ablation.py``; the runs are in ``results/``), not by habit; chapters 3
+(``scripts/recipe_ablation.py``; the runs are in ``t2ilib/results/``), not by habit; chapters 3
 and 4 show the numbers. Two were measured and left off:
 
-* ``ema_decay``: in a run of the full recipe with ``ema_decay=0.995`` (``results/
+* ``ema_decay``: in a run of the full recipe with ``ema_decay=0.995`` (``t2ilib/results/
   gan_ema_cpu.jsonl``), G's own weights drew the asked colour in 90% of images at step
   1,000 and their average in 66%, with faint double objects. Our G has BatchNorm and the
   average borrows G's running statistics, which belong to other weights; recomputing them
   for the average ("standing statistics", as BigGAN does) is not built yet.
 * TTUR with a slower G (D 4e-4, G 1e-4, as DF-GAN): after 400 steps 20% colour against 38%
-  with both at 4e-4 (``results/recipe_search_cpu.jsonl``, ``search5`` vs ``search4``).
+  with both at 4e-4 (``t2ilib/results/recipe_search_cpu.jsonl``, ``search5`` vs ``search4``).
 
 """
 
