@@ -28,10 +28,6 @@ PROG = "python -m t2ilib"
 EXIT_USAGE = 2  # bad arguments or input the user can fix
 
 
-class UsageError(Exception):
-    """A problem with the command line or its input; printed as one line, exit status 2."""
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse, but errors are one line (no usage block) and exit with status 2."""
 
@@ -624,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError) as e:
         if os.environ.get("T2I_DEBUG"):
             raise
         print(f"{PROG} {args.command}: error: {e}", file=sys.stderr)

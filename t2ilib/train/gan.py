@@ -61,6 +61,7 @@ from torch import nn
 
 from .. import losses
 from ..config import DictConfig
+from ..device import default_device
 from ..models.dcgan import DCGANConfig, Discriminator, Generator, set_text_statistics
 from ..sampling import generate
 
@@ -283,9 +284,7 @@ class GANTrainer:
         self.model_config = model_config
         self.config = config
         self.encoder = encoder
-        self.device = torch.device(
-            device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
+        self.device = torch.device(device) if device is not None else default_device()
         cuda = self.device.type == "cuda"
 
         torch.manual_seed(config.seed)  # the networks' init
@@ -619,36 +618,6 @@ class GANTrainer:
         return checkpoint.load_trainer(path, data, device=device, max_steps=max_steps)
 
 
-def discriminator_probabilities(
-    D: Discriminator,
-    images: torch.Tensor,
-    h: torch.Tensor | None = None,
-    batch_size: int = 256,
-    train_mode: bool = True,
-) -> torch.Tensor:
-    """sigmoid(D(x, h)) for uint8 or [-1, 1] images (centre-cropped to D's size): (N,).
-
-    ``train_mode`` evaluates D with batch statistics, as D always runs during training
-    (its running statistics are never used by the loop); its parameters are not changed
-    and its running statistics are restored.
-    """
-    size = D.config.image_size
-    device = next(D.parameters()).device
-    state = {k: v.clone() for k, v in D.state_dict().items()}
-    was_training = D.training
-    D.train(train_mode)
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(images), batch_size):
-            x = images[i : i + batch_size]
-            x = center_crop(x, size) if x.dtype == torch.uint8 else x
-            hi = None if h is None else h[i : i + batch_size].to(device).float()
-            out.append(torch.sigmoid(D(x.to(device), hi).float()).cpu())
-    D.load_state_dict(state)
-    D.train(was_training)
-    return torch.cat(out)
-
-
 def shapes_data(
     n: int,
     image_size: int = 64,
@@ -695,11 +664,6 @@ def shapes_root_params(root: str | os.PathLike) -> dict:
         return {k: int(found[k]) for k in ("n", "image_size", "seed")}
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{manifest} is unreadable ({e}); run prepare again") from None
-
-
-def lr_schedule(config: GANTrainConfig, epochs: int) -> list[float]:
-    """The learning rate of each epoch 0 .. epochs-1 (for plots)."""
-    return [config.lr * config.lr_decay ** (e // config.decay_every) for e in range(epochs)]
 
 
 def steps_for_epochs(n_images: int, batch_size: int, epochs: float) -> int:
