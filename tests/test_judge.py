@@ -27,7 +27,7 @@ def test_judge_shapes_and_report(tiny_judge):
     x = torch.rand(5, 3, 32, 32) * 2 - 1
     out = judge(x)
     assert out["shape"].shape == (5, 6) and out["colour"].shape == (5, 8)
-    assert out["position"].shape == (5, 2) and 0 <= float(out["position"].min())
+    assert out["position"].shape == (5, 2) and 0 <= float(out["position"].detach().min())
     pred = judging.predict(judge, (x * 127.5 + 127.5).to(torch.uint8))
     assert pred["features"].shape == (5, judging.FEATURE_DIM) and pred["size"].shape == (5,)
     # 64x64 images are resized to the judge's side
