@@ -484,8 +484,8 @@ class GANTrainer:
             s_gen = self.d_fn(fake, h_g)
             g_loss = losses.g_loss(c.loss, s_gen)
             if c.mode_seeking > 0:
-                # [mode seeking: the first B/2 texts again, with other noise z2; G is
-                #  rewarded for images that differ as much as their noise does]
+                # [mode seeking (Mao et al. 2019): the first B/2 texts again, other noise z2;
+                #  L_G += lambda / (mean|G(z1, h) - G(z2, h)| / mean|z1 - z2| + eps)]
                 k = B // 2
                 z2 = self.noise(k)
                 fake2 = self.g_fn(z2, None if h is None else h[:k])  # (B/2, 3, S, S)
