@@ -405,7 +405,8 @@ def _add_evaluate(sub) -> None:
         "evaluate",
         help="judge a Shapes generator: attribute accuracy, realism, style diversity",
         description="Score a text-conditional Shapes checkpoint with the judge, a classifier "
-        "of real Shapes images (trained on first use, about 2 minutes, then cached): the "
+        "of real Shapes images (trained on first use, about 5 minutes on 2 CPU cores, then "
+        "cached): the "
         "accuracy of shape, colour and size for captions of seen and held-out classes, the "
         "Frechet distance on the judge's features, and the backgrounds over 64 noise vectors. "
         "Prints JSON.",

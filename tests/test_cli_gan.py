@@ -109,79 +109,33 @@ def test_train_reads_a_uint8_cache_with_embeddings(tmp_path, capsys):
     assert "holds no text encoder" in capsys.readouterr().err
 
 
+def _train_dcgan(out, steps, *options):
+    """`train --variant dcgan` on 64 Shapes images; the exit status."""
+    args = ["train", "--variant", "dcgan", "--out", str(out), "--steps", str(steps)]
+    return main([*args, "--n", "64", *options])
+
+
 def test_train_records_the_recipe_and_sample_uses_the_ema(tmp_path, capsys):
     import torch
 
     from t2ilib.train import checkpoint
 
     out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--variant",
-                "dcgan",
-                "--out",
-                str(out),
-                "--steps",
-                "3",
-                "--recipe",
-                "stable",
-                "--ema-decay",
-                "0.99",
-                "--n",
-                "64",
-            ]
-        )
-        == 0
-    )
+    assert _train_dcgan(out, 3, "--recipe", "stable", "--ema-decay", "0.99") == 0
     blob = torch.load(out / "checkpoint.pt", weights_only=True)
     assert blob["train_config"]["recipe"] == "stable"
     assert blob["model_config"]["d_norm"] == "spectral" and blob["generator_ema"] is not None
     ema, raw = tmp_path / "ema.png", tmp_path / "raw.png"
-    assert (
-        main(["sample", "--checkpoint", str(out / "checkpoint.pt"), "-n", "4", "--out", str(ema)])
-        == 0
-    )
+    sample = ["sample", "--checkpoint", str(out / "checkpoint.pt"), "-n", "4"]
+    assert main([*sample, "--out", str(ema)]) == 0
     assert "recipe stable" in capsys.readouterr().out
-    assert (
-        main(
-            [
-                "sample",
-                "--checkpoint",
-                str(out / "checkpoint.pt"),
-                "-n",
-                "4",
-                "--no-ema",
-                "--out",
-                str(raw),
-            ]
-        )
-        == 0
-    )
+    assert main([*sample, "--no-ema", "--out", str(raw)]) == 0
     assert ema.read_bytes() != raw.read_bytes()
     a = checkpoint.sample(out / "checkpoint.pt", None, n=2)
     b = checkpoint.sample(out / "checkpoint.pt", None, n=2, ema=False)
     assert not torch.equal(a, b)
     paper = tmp_path / "paper"
-    assert (
-        main(
-            [
-                "train",
-                "--variant",
-                "dcgan",
-                "--out",
-                str(paper),
-                "--steps",
-                "2",
-                "--recipe",
-                "paper",
-                "--n",
-                "64",
-            ]
-        )
-        == 0
-    )
+    assert _train_dcgan(paper, 2, "--recipe", "paper") == 0
     blob = torch.load(paper / "checkpoint.pt", weights_only=True)
     assert blob["train_config"]["recipe"] == "paper" and blob["generator_ema"] is None
 
