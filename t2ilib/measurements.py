@@ -1,7 +1,7 @@
 """Measurements shipped with the library: runs longer than a chapter can afford.
 
 The files in ``t2ilib/results/`` are JSON lines written by committed scripts (each row
-names its command and hardware; ``results/README.md`` describes every file). They travel
+names its command and hardware; ``t2ilib/results/README.md`` describes every file). They travel
 with the package, so a chapter opened in Colab reads the same numbers as the rendered
 book.
 """
