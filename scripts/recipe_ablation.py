@@ -52,6 +52,13 @@ SETTINGS: dict[str, tuple[str, dict, dict]] = {
     "stable-ttur": ("stable", {}, {"g_lr_ratio": 0.25}),
     "stable-bn": ("stable", {"d_norm": "batch"}, {}),
     "stable-bce": ("stable", {}, {"loss": "bce"}),
+    "stable-b05": ("stable", {}, {"beta1": 0.5, "beta2": 0.999}),
+    "stable-lr2": ("stable", {}, {"lr": 2e-4}),
+    "stable-ndf64": ("stable", {"ndf": 64}, {}),
+    "stable-cbn": ("stable", {"g_cond_bn": True}, {}),
+    "stable-maxpool": ("stable", {"d_pool": "max"}, {}),
+    "stable-gn": ("stable", {"d_norm": "spectral-group"}, {}),
+    "stable-vgg": ("stable", {"d_norm": "spectral-group", "d_trunk": "vgg"}, {}),
 }
 
 

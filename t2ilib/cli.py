@@ -363,7 +363,7 @@ def _add_sample(sub) -> None:
         action="store_true",
         help="draw from G's trained weights, not their moving average (when the run kept one)",
     )
-    p.add_argument("--device", default="cpu", help="default cpu")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     p.set_defaults(func=_cmd_sample)
 
 
@@ -420,7 +420,7 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--per-class", type=_positive_int, default=24, help="images per class (24)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--out", default=None, help="also write the JSON to this file")
-    p.add_argument("--device", default="cpu", help="default cpu")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     p.set_defaults(func=_cmd_evaluate)
 
 
@@ -593,7 +593,7 @@ def _add_train_encoder(sub) -> None:
     p.add_argument("--n", type=_positive_int, default=None, help="Shapes images (profile)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--checkpoint-every", type=_positive_int, default=250, help="steps (250)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-eval", action="store_true", help="Shapes: skip the zero-shot numbers")
     p.set_defaults(func=_cmd_train_encoder)

@@ -223,3 +223,24 @@ def test_pretraining_flips_show_the_cnn_flipped_images(shapes_data, monkeypatch)
         a or f or (images.flip(2).flip(3) == x).flatten(1).all(1).any()
         for a, f, x in zip(as_is, flipped, batches, strict=True)
     )
+
+
+def test_the_encoder_trains_on_the_gpu_when_one_is_present(shapes_data, monkeypatch):
+    """One device rule: without a device, every trainer asks ``default_device`` (CUDA when
+    present), so chapter 2's recipe uses a Colab GPU; an explicit device is obeyed."""
+    from t2ilib import profiles
+    from t2ilib.train import encoder as enc
+
+    assert enc.shapes_recipe(profiles.get("gpu")).device is None
+    asked = []
+
+    def fake_default():
+        asked.append(True)
+        return torch.device("cpu")  # what a GPU machine would answer with "cuda"
+
+    monkeypatch.setattr(enc, "default_device", fake_default)
+    train_encoder(shapes_data, None, _config(steps=1), progress=False)
+    assert asked, "train_encoder did not ask for the default device"
+    asked.clear()
+    train_encoder(shapes_data, None, _config(steps=1, device="cpu"), progress=False)
+    assert not asked

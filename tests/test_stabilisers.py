@@ -187,3 +187,64 @@ def test_mode_seeking_changes_g_step_and_unconditional_runs():
     t = _stable(max_steps=2, variant="dcgan")  # h is None: the term uses z alone
     t.train(progress=False)
     assert t.step_count == 2
+
+
+# -- switches measured and left out of the recipes (t2ilib/results/recipe_search_cpu.jsonl)
+
+
+def test_conditional_batchnorm_starts_as_batchnorm_and_then_reads_the_text():
+    cbn = dcgan.ConditionalBatchNorm2d(6, text_dim=5)
+    x, t = torch.randn(4, 6, 3, 3), torch.randn(4, 5)
+    plain = nn.BatchNorm2d(6, affine=False)
+    torch.testing.assert_close(cbn(x, t), plain(x))  # gain 1, bias 0 at init
+    with torch.no_grad():
+        cbn.gamma.weight.normal_()
+    out = cbn(x, t)
+    assert not torch.allclose(out, plain(x))
+    # The same image with another text is normalised differently.
+    assert not torch.allclose(out[:1], cbn(x, torch.randn(4, 5))[:1])
+
+    G = dcgan.Generator(replace(TINY, g_cond_bn=True, residual=False))
+    assert sum(isinstance(m, dcgan.ConditionalBatchNorm2d) for m in G.modules()) == 3
+    assert G(torch.randn(2, 8), torch.randn(2, 16)).shape == (2, 3, 32, 32)
+    rows = dcgan.trace_shapes(G)
+    assert any("gain and bias from the text" in name for name, _ in rows)
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_vgg_trunk_with_group_norm_judges_each_image_on_its_own(size):
+    """``d_trunk="vgg"``, ``d_norm="spectral-group"``: (B, 4 ndf, 4, 4) features, no
+    BatchNorm, so an image's logit does not depend on the rest of its batch (it does with
+    the authors' BatchNorm)."""
+    config = replace(TINY, image_size=size, d_trunk="vgg", d_norm="spectral-group")
+    D = dcgan.Discriminator(config).train()
+    x, h = torch.randn(6, 3, size, size), torch.randn(6, 16)
+    assert D.image(x).shape == (6, 4 * TINY.ndf, 4, 4)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
+    assert any(isinstance(m, nn.GroupNorm) for m in D.modules())
+    with torch.no_grad():
+        D(x, h)  # one power iteration, then the weights are fixed for the comparison
+        D.eval()
+        torch.testing.assert_close(D(x[:2], h[:2]), D(x, h)[:2])
+    bn = dcgan.Discriminator(replace(TINY, image_size=size)).train()
+    with torch.no_grad():
+        assert not torch.allclose(bn(x[:2], h[:2]), bn(x, h)[:2])
+
+
+def test_max_pooled_projection():
+    config = replace(STABLE_TINY, d_projection=True, d_pool="max")
+    D = dcgan.Discriminator(config).eval()
+    x, h = torch.randn(3, 3, 32, 32), torch.randn(3, 16)
+    with torch.no_grad():
+        y = D.image(x)
+        t = D.project(h)[:, :, None, None].expand(-1, -1, 4, 4)
+        expected = D.out(D.fuse(torch.cat([y, t], 1))).flatten()
+        expected = expected + (D.embed(h) * y.amax(dim=(2, 3))).sum(1)
+        torch.testing.assert_close(D(x, h), expected)
+
+
+def test_bad_trunk_and_pool_are_clear_errors():
+    with pytest.raises(ValueError, match="d_trunk 'resnet'.*vgg"):
+        dcgan.preset("dcgan", d_trunk="resnet")
+    with pytest.raises(ValueError, match="d_pool 'mean'.*max"):
+        dcgan.preset("dcgan", d_pool="mean")

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..device import default_device
 from ..io import atomic_write
 
 # ---------------------------------------------------------------------------------------
@@ -150,16 +151,18 @@ def googlenet_features(
     model: GoogLeNetFeatures | None = None,
     *,
     batch_images: int = 16,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = None,
     progress: bool = True,
 ) -> torch.Tensor:
     """(N, 10, 1024) GoogLeNet pool features of 10 views of each image.
 
     ``images`` is any sequence of (3, H, W) uint8 tensors (sizes may differ), e.g. a
-    dataset's images; ``model`` defaults to ``GoogLeNetFeatures("DEFAULT")``.
+    dataset's images; ``model`` defaults to ``GoogLeNetFeatures("DEFAULT")``; ``device``
+    None: CUDA when present, else the CPU.
     """
     from tqdm.auto import tqdm
 
+    device = default_device() if device is None else torch.device(device)
     model = (model or GoogLeNetFeatures()).to(device).eval()
     n = len(images)
     out = torch.empty(n, VIEWS, FEATURE_DIM)

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..device import default_device
 from ..io import atomic_write
 from ..models.dcgan import DCGANConfig, Generator
 
@@ -261,13 +262,15 @@ def load_trainer(path, data, *, device=None, max_steps: int | None = None):
 
 
 def load_generator(
-    path: str | os.PathLike, device: str | torch.device = "cpu", *, ema: bool = True
+    path: str | os.PathLike, device: str | torch.device | None = None, *, ema: bool = True
 ):
-    """(G in eval mode, the text encoder or None, the bundle dict) from a checkpoint.
+    """(G in eval mode, the text encoder or None, the bundle dict) from a checkpoint, on
+    ``device`` (None: CUDA when present, else the CPU).
 
     G carries the EMA weights when the bundle has them and ``ema`` is True (the default:
     they are what the run's samples were drawn from), else the trained weights.
     """
+    device = default_device() if device is None else torch.device(device)
     blob = read(path)
     G = Generator(DCGANConfig.from_dict(blob["model_config"]))
     weights = blob.get("generator_ema") if ema else None
@@ -285,7 +288,7 @@ def sample(
     captions: list[str] | str | None,
     n: int = 16,
     seed: int = 0,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = None,
     *,
     ema: bool = True,
 ) -> torch.Tensor:

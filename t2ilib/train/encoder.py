@@ -55,6 +55,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..device import default_device
 from ..evaluate.retrieval import embed_images
 from ..io import atomic_write, write_text_atomic
 from ..losses import ds_sje
@@ -227,7 +228,7 @@ class EncoderTrainConfig:
     checkpoint_every: int = 250  # steps between checkpoints (and at the end)
     log_every: int = 10  # steps between entries of the loss history
     seed: int = 0  # parameter init and batch sampling
-    device: str = "cpu"  # where to train ("cuda" on a GPU)
+    device: str | None = None  # where to train; None: CUDA when present, else the CPU
     threads: int | None = None  # torch.set_num_threads during training; None: leave it
 
     def __post_init__(self):
@@ -354,7 +355,7 @@ def train_encoder(
 
     config = config or EncoderTrainConfig()
     out = Path(out_dir) if out_dir is not None else None
-    device = torch.device(config.device)
+    device = torch.device(config.device) if config.device else default_device()
     ckpt_path = out / CHECKPOINT if out is not None else None
     steps_per_epoch = config.steps_per_epoch or len(torch.unique(data.labels))
     old_threads = torch.get_num_threads()
