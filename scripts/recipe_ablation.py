@@ -32,6 +32,7 @@ from t2ilib.evaluate import judge as judging
 from t2ilib.models import dcgan
 from t2ilib.text_encoder import embed_captions_cached, load_text_encoder
 from t2ilib.train import recipes
+from t2ilib.train.encoder import load_image_encoder
 from t2ilib.train.gan import GANData, GANTrainConfig, GANTrainer
 from t2ilib.viz import save_grid
 
@@ -59,6 +60,7 @@ SETTINGS: dict[str, tuple[str, dict, dict]] = {
     "stable-maxpool": ("stable", {"d_pool": "max"}, {}),
     "stable-gn": ("stable", {"d_norm": "spectral-group"}, {}),
     "stable-vgg": ("stable", {"d_norm": "spectral-group", "d_trunk": "vgg"}, {}),
+    "stable-match": ("stable", {}, {"matching_weight": 1.0}),
 }
 
 
@@ -105,7 +107,12 @@ def main() -> None:
         model, train = recipes.apply(recipe, model, train)
         model, train = replace(model, **model_changes), replace(train, **train_changes)
         torch.manual_seed(args.seed)
-        trainer = GANTrainer(data, model, train, encoder=encoder, device="cpu")
+        image_encoder = None
+        if train.matching_weight > 0:  # the image side of the encoder's run
+            image_encoder = load_image_encoder(Path(args.encoder).parent / "image_encoder.pt")
+        trainer = GANTrainer(
+            data, model, train, encoder=encoder, image_encoder=image_encoder, device="cpu"
+        )
         start = time.perf_counter()
         while trainer.step_count < args.steps:
             trainer.train(args.eval_every, progress=False)

@@ -147,6 +147,25 @@ def mode_seeking(
     return 1.0 / (d + 1e-5)
 
 
+def matching(v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """A text-image matching loss for G, after AttnGAN's sentence-level DAMSM loss (Xu et
+    al. 2018), to be minimised by G.
+
+    ``v`` (B, E): a frozen image encoder's embedding of G(z_i, h_i); ``h`` (B, E): the
+    texts' embeddings, from the text encoder trained *with* that image encoder (on Shapes,
+    chapter 2's DS-SJE pair). Each generated image should score higher with its own text
+    than with the batch's other texts, and each text with its own image: a softmax over the
+    batch, in both directions, of the compatibility F(v, h) = v . h the encoders were
+    trained with (Reed et al. 2016b, eq. 1). AttnGAN scores by a scaled cosine instead and
+    masks texts of the same class; here the raw compatibility keeps the scale DS-SJE
+    learnt, and other texts of the same class are negatives (their sizes may differ).
+    """
+    # s_ij = v_i . h_j;  L = -1/2 [log softmax_j(s)_ii + log softmax_i(s)_ii]
+    scores = v.float() @ h.float().t()  # (B, B)
+    target = torch.arange(len(v), device=v.device)
+    return 0.5 * (F.cross_entropy(scores, target) + F.cross_entropy(scores.t(), target))
+
+
 LOSSES = ("bce", "hinge")
 
 

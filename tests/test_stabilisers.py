@@ -248,3 +248,32 @@ def test_bad_trunk_and_pool_are_clear_errors():
         dcgan.preset("dcgan", d_trunk="resnet")
     with pytest.raises(ValueError, match="d_pool 'mean'.*max"):
         dcgan.preset("dcgan", d_pool="mean")
+
+
+def test_matching_loss_prefers_each_image_with_its_own_text():
+    h = torch.randn(6, 10)
+    aligned = losses.matching(h * 3.0, h)
+    shuffled = losses.matching(h[torch.tensor([1, 2, 3, 4, 5, 0])] * 3.0, h)
+    assert float(aligned) < float(shuffled)
+    # By hand: the mean of the two cross-entropies over the batch's compatibility scores.
+    v = torch.randn(6, 10)
+    s = v @ h.t()
+    target = torch.arange(6)
+    expected = 0.5 * (
+        nn.functional.cross_entropy(s, target) + nn.functional.cross_entropy(s.t(), target)
+    )
+    torch.testing.assert_close(losses.matching(v, h), expected)
+
+
+def test_matching_weight_needs_the_image_encoder_and_trains_g_through_it():
+    model, train = recipes.apply("stable", TINY, tiny_config(matching_weight=1.0, matching_size=32))
+    with pytest.raises(ValueError, match="image encoder"):
+        GANTrainer(tiny_data(), model, train, device="cpu")
+    image_encoder = nn.Sequential(nn.Conv2d(3, 16, 3), nn.AdaptiveMaxPool2d(1), nn.Flatten())
+    t = GANTrainer(tiny_data(), model, train, image_encoder=image_encoder, device="cpu")
+    before = [p.detach().clone() for p in image_encoder.parameters()]
+    stats = t.step()
+    assert np.isfinite(stats["g_loss"])
+    # The image encoder is frozen: G learns through it, it does not learn.
+    assert all(torch.equal(a, b) for a, b in zip(before, image_encoder.parameters(), strict=True))
+    assert not any(p.requires_grad for p in t.image_encoder.parameters())

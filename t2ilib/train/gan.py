@@ -98,6 +98,8 @@ class GANTrainConfig(DictConfig):
     ema_decay: float = 0.0  # > 0: sample from an EMA of G's weights (Yazici et al. 2019)
     r1_gamma: float = 0.0  # > 0: D loss + gamma/2 E||grad_x D(x, h)||^2 on real pairs (R1)
     mode_seeking: float = 0.0  # > 0: weight of G's mode-seeking term (Mao et al. 2019)
+    matching_weight: float = 0.0  # > 0: G's text-image matching loss (AttnGAN's DAMSM)
+    matching_size: int = 64  # side the image encoder reads generated images at
     recipe: str = "paper"  # the name of the recipe these settings came from (recorded only)
 
     def __post_init__(self):
@@ -107,9 +109,10 @@ class GANTrainConfig(DictConfig):
             raise ValueError(f"unknown loss {self.loss!r}; valid losses are {losses.LOSSES}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.r1_gamma < 0 or self.mode_seeking < 0:
+        if self.r1_gamma < 0 or self.mode_seeking < 0 or self.matching_weight < 0:
             raise ValueError(
-                f"r1_gamma and mode_seeking must be >= 0, got {self.r1_gamma}, {self.mode_seeking}"
+                "r1_gamma, mode_seeking and matching_weight must be >= 0, got "
+                f"{self.r1_gamma}, {self.mode_seeking}, {self.matching_weight}"
             )
         for name in ("batch_size", "decay_every", "epochs", "captions_per_sample", "log_every"):
             if getattr(self, name) <= 0:
@@ -264,6 +267,7 @@ class GANTrainer:
         config: GANTrainConfig,
         *,
         encoder: nn.Module | None = None,
+        image_encoder: nn.Module | None = None,
         device: str | torch.device | None = None,
     ):
         if model_config.conditional != config.conditional:
@@ -278,6 +282,11 @@ class GANTrainer:
                 f"embeddings have dimension {data.embeddings.shape[2]}, the model expects "
                 f"{model_config.embedding_dim}"
             )
+        if config.matching_weight > 0 and (image_encoder is None or not config.conditional):
+            raise ValueError(
+                "matching_weight > 0 needs a conditional variant and the image encoder trained "
+                "with the text encoder (image_encoder=load_image_encoder(RUN/image_encoder.pt))"
+            )
         if config.uses_cls and data.labels is None:
             raise ValueError(f"variant {config.variant!r} needs class labels (GANData.labels)")
         self.data = data
@@ -287,6 +296,10 @@ class GANTrainer:
         self.device = torch.device(device) if device is not None else default_device()
         cuda = self.device.type == "cuda"
 
+        # The frozen image side of the text encoder's joint embedding (matching_weight).
+        self.image_encoder = None
+        if image_encoder is not None:
+            self.image_encoder = image_encoder.to(self.device).eval().requires_grad_(False)
         torch.manual_seed(config.seed)  # the networks' init
         self.G = Generator(model_config).to(self.device)
         self.D = Discriminator(model_config).to(self.device)
@@ -490,6 +503,14 @@ class GANTrainer:
                 z2 = self.noise(k)
                 fake2 = self.g_fn(z2, None if h is None else h[:k])  # (B/2, 3, S, S)
                 g_loss = g_loss + c.mode_seeking * losses.mode_seeking(fake[:k], fake2, z[:k], z2)
+            if c.matching_weight > 0:
+                # [matching (AttnGAN's DAMSM): L_G += w * L_match(S(G(z, h)), h), S the frozen
+                #  image encoder of the text encoder's joint embedding]
+                seen = nn.functional.interpolate(
+                    fake[:B], size=c.matching_size, mode="bilinear", align_corners=False
+                )  # (B, 3, s, s)
+                v = self.image_encoder(seen)  # (B, 1024)
+                g_loss = g_loss + c.matching_weight * losses.matching(v, h)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(g_loss).backward()
         self.scaler_g.step(self.opt_g)
