@@ -124,6 +124,8 @@ def encoder_from_payload(payload: dict, device: str | torch.device = "cpu"):
 
 def _cpu(obj):
     """State dicts moved to the CPU (so a GPU checkpoint loads anywhere)."""
+    if isinstance(obj, torch.Tensor) and obj.device.type == "cpu":
+        return obj.detach()
     if isinstance(obj, torch.Tensor):
         return obj.detach().cpu()
     if isinstance(obj, dict):
@@ -133,32 +135,15 @@ def _cpu(obj):
     return obj
 
 
-def save_trainer(trainer, path: str | os.PathLike) -> None:
-    """Write ``trainer`` (a :class:`t2ilib.train.gan.GANTrainer`) as a bundle at ``path``."""
+def write(state: dict, path: str | os.PathLike, encoder: nn.Module | None = None) -> None:
+    """Write a trainer's ``state`` (:meth:`t2ilib.train.gan.GANTrainer.state_dict`) and the
+    text encoder that conditions it as a bundle at ``path``, atomically: a crash mid-write
+    leaves the previous file as it was."""
     blob = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
-        "model_config": trainer.model_config.to_dict(),
-        "train_config": trainer.config.to_dict(),
-        "generator": _cpu(trainer.G.state_dict()),
-        "discriminator": _cpu(trainer.D.state_dict()),
-        "generator_ema": None if trainer.G_ema is None else _cpu(trainer.G_ema.state_dict()),
-        "opt_g": _cpu(trainer.opt_g.state_dict()),
-        "opt_d": _cpu(trainer.opt_d.state_dict()),
-        "scaler_g": trainer.scaler_g.state_dict(),
-        "scaler_d": trainer.scaler_d.state_dict(),
-        "step": trainer.step_count,
-        "epoch": trainer.epoch,
-        "seconds": trainer._seconds,
-        "rng": rng_state(trainer.generator),
-        "fixed": {
-            "z": trainer.fixed_z,
-            "h": trainer.fixed_h,
-            "captions": list(trainer.fixed_captions),
-        },
-        "history": {k: list(v) for k, v in trainer.history.items()},
-        "text_encoder": encoder_payload(trainer.encoder),
-        "n_images": len(trainer.data),
+        **_cpu(state),
+        "text_encoder": encoder_payload(encoder),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -210,55 +195,6 @@ def read(path: str | os.PathLike) -> dict:
     if missing:
         raise ValueError(f"{path} is an incomplete GAN checkpoint: missing {missing}")
     return blob
-
-
-def load_trainer(path, data, *, device=None, max_steps: int | None = None):
-    """A :class:`GANTrainer` restored from the bundle at ``path``, to continue on ``data``.
-
-    ``max_steps`` replaces the saved config's (to extend a run). The data must be the
-    same as when the run started for the continuation to be exact; the number of images
-    is checked.
-    """
-    from dataclasses import replace
-
-    from .gan import GANTrainConfig, GANTrainer
-
-    blob = read(path)
-    config = GANTrainConfig.from_dict(blob["train_config"])
-    if max_steps is not None:
-        config = replace(config, max_steps=max_steps)
-    n = blob.get("n_images")
-    if n is not None and n != len(data):
-        raise ValueError(
-            f"{path} was trained on {n} images but the data given have {len(data)}; resume "
-            "with the same dataset and options"
-        )
-    encoder = None
-    if blob.get("text_encoder") is not None:
-        encoder = encoder_from_payload(blob["text_encoder"])
-    trainer = GANTrainer(
-        data,
-        DCGANConfig.from_dict(blob["model_config"]),
-        config,
-        encoder=encoder,
-        device=device,
-    )
-    trainer.G.load_state_dict(blob["generator"])
-    trainer.D.load_state_dict(blob["discriminator"])
-    if trainer.G_ema is not None:
-        trainer.G_ema.load_state_dict(blob.get("generator_ema") or blob["generator"])
-    trainer.opt_g.load_state_dict(blob["opt_g"])
-    trainer.opt_d.load_state_dict(blob["opt_d"])
-    trainer.scaler_g.load_state_dict(blob["scaler_g"])
-    trainer.scaler_d.load_state_dict(blob["scaler_d"])
-    trainer.step_count = int(blob["step"])
-    trainer._seconds = float(blob.get("seconds", 0.0))
-    trainer.history = {k: list(v) for k, v in blob["history"].items()}
-    fixed = blob["fixed"]
-    trainer.fixed_z, trainer.fixed_h = fixed["z"], fixed["h"]
-    trainer.fixed_captions = list(fixed["captions"])
-    set_rng_state(blob["rng"], trainer.generator)
-    return trainer
 
 
 def load_generator(

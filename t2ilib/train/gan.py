@@ -64,6 +64,7 @@ from ..config import DictConfig
 from ..device import default_device
 from ..models.dcgan import DCGANConfig, Discriminator, Generator, set_text_statistics
 from ..sampling import generate
+from . import checkpoint
 
 VARIANTS = ("dcgan", "gan", "gan-cls", "gan-int", "gan-int-cls")
 
@@ -618,11 +619,80 @@ class GANTrainer:
 
     # -- checkpoints -------------------------------------------------------------------
 
+    def state_dict(self) -> dict:
+        """Everything needed to continue this run exactly, as tensors, numbers and strings:
+        the configs, G, D (and the EMA of G), the optimisers and loss scalers, the step, the
+        random states, the fixed progress batch and the history. The text encoder is not
+        part of it (:meth:`save` stores it beside)."""
+        return {
+            "model_config": self.model_config.to_dict(),
+            "train_config": self.config.to_dict(),
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "generator_ema": None if self.G_ema is None else self.G_ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "step": self.step_count,
+            "epoch": self.epoch,
+            "seconds": self._seconds,
+            "rng": checkpoint.rng_state(self.generator),
+            "fixed": {"z": self.fixed_z, "h": self.fixed_h, "captions": list(self.fixed_captions)},
+            "history": {k: list(v) for k, v in self.history.items()},
+            "n_images": len(self.data),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (the configs must match this trainer's
+        networks; :meth:`from_state_dict` builds a trainer from them)."""
+        n = state.get("n_images")
+        if n is not None and n != len(self.data):
+            raise ValueError(
+                f"the run was trained on {n} images but the data given have {len(self.data)}; "
+                "resume with the same dataset and options"
+            )
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(state.get("generator_ema") or state["generator"])
+        # Copies: Adam's moments would otherwise be shared with the trainer the state came
+        # from (load_state_dict keeps tensors already on the right device and dtype).
+        self.opt_g.load_state_dict(copy.deepcopy(state["opt_g"]))
+        self.opt_d.load_state_dict(copy.deepcopy(state["opt_d"]))
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        self.step_count = int(state["step"])
+        self._seconds = float(state.get("seconds", 0.0))
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        fixed = state["fixed"]
+        self.fixed_z, self.fixed_h = fixed["z"], fixed["h"]
+        self.fixed_captions = list(fixed["captions"])
+        checkpoint.set_rng_state(state["rng"], self.generator)
+
+    @classmethod
+    def from_state_dict(
+        cls,
+        state: dict,
+        data: GANData,
+        *,
+        encoder: nn.Module | None = None,
+        device: str | torch.device | None = None,
+        max_steps: int | None = None,
+    ) -> GANTrainer:
+        """A trainer built from the configs in ``state`` and restored from it; ``max_steps``
+        replaces the saved config's (to extend a run)."""
+        config = GANTrainConfig.from_dict(state["train_config"])
+        if max_steps is not None:
+            config = replace(config, max_steps=max_steps)
+        model_config = DCGANConfig.from_dict(state["model_config"])
+        trainer = cls(data, model_config, config, encoder=encoder, device=device)
+        trainer.load_state_dict(state)
+        return trainer
+
     def save(self, path) -> None:
         """Write the checkpoint bundle (see :mod:`t2ilib.train.checkpoint`), atomically."""
-        from . import checkpoint
-
-        checkpoint.save_trainer(self, path)
+        checkpoint.write(self.state_dict(), path, encoder=self.encoder)
 
     @classmethod
     def resume(
@@ -633,10 +703,18 @@ class GANTrainer:
         device: str | torch.device | None = None,
         max_steps: int | None = None,
     ) -> GANTrainer:
-        """A trainer restored from a bundle, continuing exactly where it stopped."""
-        from . import checkpoint
-
-        return checkpoint.load_trainer(path, data, device=device, max_steps=max_steps)
+        """A trainer restored from a bundle, continuing exactly where it stopped. The data
+        must be the same as when the run started (the number of images is checked)."""
+        blob = checkpoint.read(path)
+        encoder = None
+        if blob.get("text_encoder") is not None:
+            encoder = checkpoint.encoder_from_payload(blob["text_encoder"])
+        try:
+            return cls.from_state_dict(
+                blob, data, encoder=encoder, device=device, max_steps=max_steps
+            )
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
 
 
 def shapes_data(
