@@ -35,7 +35,7 @@ def main():
     args = parser.parse_args()
     n, size = args.n, args.image_size
     attrs = shapes.sample_attributes(n, 0)
-    shapes.generate(256, size, 0)  # warm-up
+    shapes.make_dataset(256, size, 0)  # warm-up
     total, render, captions = [], [], []
     for r in range(args.repeats):
         total.append(n / timed(shapes.generate, n, size, r))

@@ -23,6 +23,11 @@ import sys
 import time
 
 from . import profiles
+from .data.shapes import IMAGE_SIZES as SHAPES_IMAGE_SIZES
+from .models import char_cnn_rnn, dcgan
+from .train.encoder import OPTIMIZERS
+from .train.gan import VARIANTS as GAN_VARIANTS
+from .train.recipes import RECIPES
 
 PROG = "python -m t2ilib"
 EXIT_USAGE = 2  # bad arguments or input the user can fix
@@ -115,7 +120,11 @@ def _add_prepare(sub) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="Shapes: random seed (default 0)")
     p.add_argument(
-        "--image-size", type=int, default=64, choices=(32, 64), help="Shapes: image side"
+        "--image-size",
+        type=int,
+        default=64,
+        choices=SHAPES_IMAGE_SIZES,
+        help="Shapes: image side",
     )
     p.add_argument(
         "--download",
@@ -128,9 +137,6 @@ def _add_prepare(sub) -> None:
 # ---------------------------------------------------------------------------------------
 # train, sample (the GAN: t2ilib.train.gan, t2ilib.train.checkpoint)
 # ---------------------------------------------------------------------------------------
-
-GAN_VARIANTS = ("dcgan", "gan", "gan-cls", "gan-int", "gan-int-cls")
-RECIPES = ("paper", "stable")  # t2ilib.train.recipes.RECIPES (checked by a test)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -273,7 +279,7 @@ def _add_train(sub) -> None:
     p.add_argument(
         "--image-size",
         type=int,
-        choices=(32, 64),
+        choices=dcgan.IMAGE_SIZES,
         default=None,
         help="image side without --root (default: profile)",
     )
@@ -290,7 +296,7 @@ def _add_train(sub) -> None:
     p.add_argument("--epochs", type=float, default=None, help="total epochs instead of --steps")
     p.add_argument(
         "--model",
-        choices=("cub", "flowers", "coco", "dcgan"),
+        choices=tuple(dcgan.PRESETS),
         default=None,
         help="G/D preset (default: profile)",
     )
@@ -577,7 +583,7 @@ def _add_train_encoder(sub) -> None:
     p.add_argument(
         "--optimizer",
         default=None,
-        choices=("rmsprop", "adam"),
+        choices=OPTIMIZERS,
         help="default: adam for shapes (see shapes_recipe), rmsprop (Reed's) otherwise",
     )
     p.add_argument(
@@ -587,7 +593,7 @@ def _add_train_encoder(sub) -> None:
     p.add_argument(
         "--preset",
         default="cvpr",
-        choices=("cvpr", "icml_flowers", "icml_birds"),
+        choices=tuple(char_cnn_rnn.PRESETS),
         help="char-CNN-RNN variant (default cvpr)",
     )
     p.add_argument("--n", type=_positive_int, default=None, help="Shapes images (profile)")

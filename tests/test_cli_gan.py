@@ -140,8 +140,22 @@ def test_train_records_the_recipe_and_sample_uses_the_ema(tmp_path, capsys):
     assert blob["train_config"]["recipe"] == "paper" and blob["generator_ema"] is None
 
 
-def test_cli_recipes_are_the_library_recipes():
-    from t2ilib.cli import RECIPES
-    from t2ilib.train import recipes
+def test_cli_choices_are_the_library_tables():
+    """The command line has no second copy of the library's names: each choice list is
+    the library's table (adding a recipe or a preset there adds it here)."""
+    from t2ilib.cli import build_parser
+    from t2ilib.models import char_cnn_rnn, dcgan
+    from t2ilib.train import encoder, gan, recipes
 
-    assert tuple(recipes.RECIPES) == RECIPES
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+
+    def choices(command, option):
+        action = next(a for a in sub.choices[command]._actions if option in a.option_strings)
+        return tuple(action.choices)
+
+    assert choices("train", "--recipe") == tuple(recipes.RECIPES)
+    assert choices("train", "--variant") == gan.VARIANTS
+    assert choices("train", "--model") == tuple(dcgan.PRESETS)
+    assert choices("train", "--image-size") == dcgan.IMAGE_SIZES
+    assert choices("train-encoder", "--optimizer") == encoder.OPTIMIZERS
+    assert choices("train-encoder", "--preset") == tuple(char_cnn_rnn.PRESETS)

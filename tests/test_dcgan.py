@@ -134,9 +134,9 @@ def test_tiny_batch_can_be_overfitted():
     c = preset("cub", ngf=8, ndf=8, nz=8, nt=8, embedding_dim=16, image_size=32)
     G, D = dcgan.build(c)
     z, h = torch.randn(4, c.nz), torch.randn(4, c.embedding_dim)
-    from t2ilib.data.shapes import generate
+    from t2ilib.data.shapes import make_dataset
 
-    target = torch.from_numpy(generate(4, 32, seed=0).images).permute(0, 3, 1, 2) / 127.5 - 1
+    target = torch.from_numpy(make_dataset(4, 32, seed=0).images).permute(0, 3, 1, 2) / 127.5 - 1
     opt = torch.optim.Adam(G.parameters(), lr=3e-3)
     for _ in range(200):
         loss = (G(z, h) - target).abs().mean()

@@ -20,12 +20,12 @@ def in_reed_alphabet(text):
 
 @pytest.fixture(scope="module")
 def data():
-    return shapes.generate(480, image_size=32, seed=3)
+    return shapes.make_dataset(480, image_size=32, seed=3)
 
 
 def test_same_seed_same_data_other_seed_other_data(data):
-    again = shapes.generate(480, image_size=32, seed=3)
-    other = shapes.generate(480, image_size=32, seed=4)
+    again = shapes.make_dataset(480, image_size=32, seed=3)
+    other = shapes.make_dataset(480, image_size=32, seed=4)
     assert np.array_equal(data.images, again.images)
     assert data.captions == again.captions
     assert np.array_equal(data.rotation, again.rotation)
@@ -103,7 +103,7 @@ def test_grammar_is_rich_enough():
 
 
 def test_articles_agree():
-    data = shapes.generate(480, image_size=32, seed=0)
+    data = shapes.make_dataset(480, image_size=32, seed=0)
     for row in data.captions:
         for c in row:
             assert not re.search(r"\ba [aeiou]", c), c
@@ -148,7 +148,7 @@ def test_bad_arguments_name_the_value_and_the_valid_ones(kwargs, match):
 def test_export_round_trip(tmp_path):
     from PIL import Image
 
-    data = shapes.generate(60, image_size=32, seed=7)
+    data = shapes.make_dataset(60, image_size=32, seed=7)
     shapes.export(data, tmp_path)
     assert reed.read_classes(tmp_path, "all") == [shapes.class_name(i) for i in range(48)]
     test_names = reed.read_classes(tmp_path, "test")
@@ -237,9 +237,9 @@ def test_draw_holds_content_and_varies_style():
     assert images[0, :, 16, 16].tolist() == list(shapes.COLOURS["red"])
 
 
-def test_draw_matches_generate():
-    data = shapes.generate(5, image_size=32, seed=2)
-    # generate() adds a brightness jitter; draw() does not, so compare the mask of changes.
+def test_draw_matches_make_dataset():
+    data = shapes.make_dataset(5, image_size=32, seed=2)
+    # make_dataset() adds a brightness jitter; draw() does not, so compare the mask of changes.
     drawn = (
         shapes.draw(
             data.shape.tolist(),

@@ -64,7 +64,7 @@ def _shapes_by_class(n_classes: int, per_class: int, seed: int):
     """Shapes images grouped by fixture class: {c: [(image (64,64,3), captions)]}."""
     if not 1 <= n_classes <= len(shapes.CLASSES):
         raise ValueError(f"n_classes must be in 1..{len(shapes.CLASSES)}, got {n_classes}")
-    data = shapes.generate(len(shapes.CLASSES) * per_class, 64, seed)
+    data = shapes.make_dataset(len(shapes.CLASSES) * per_class, 64, seed)
     fixture_class = {shapes_class(c): c for c in range(n_classes)}
     groups: dict[int, list] = {c: [] for c in range(n_classes)}
     for i, label in enumerate(data.labels.tolist()):
@@ -271,7 +271,7 @@ def write_coco(
     captions, one has six, and one caption carries a trailing newline.
     """
     root = Path(root)
-    data = shapes.generate(n_train + n_val, 64, seed)
+    data = shapes.make_dataset(n_train + n_val, 64, seed)
     out = {}
     rng = np.random.default_rng(seed)
     ann_id = 100

@@ -431,7 +431,7 @@ def make_captions(attrs: dict[str, np.ndarray], seed: int) -> list[list[str]]:
     return captions
 
 
-def generate(n: int, image_size: int = 64, seed: int = 0) -> ShapesData:
+def make_dataset(n: int, image_size: int = 64, seed: int = 0) -> ShapesData:
     """Generate ``n`` images of side ``image_size`` with captions; same seed, same data."""
     _check_args(n, image_size)
     attrs = sample_attributes(int(n), seed)
@@ -492,7 +492,7 @@ class Shapes(Dataset):
 
     def __init__(self, n: int = 10_000, *, split: str = "all", image_size: int = 64, seed: int = 0):
         _check_args(n, image_size, split)
-        data = generate(n, image_size, seed)
+        data = make_dataset(n, image_size, seed)
         self.split = split
         self.seed = seed
         self.image_size = image_size
@@ -658,7 +658,7 @@ def prepare(
 
     root.mkdir(parents=True, exist_ok=True)
     write_text_atomic(intent, json.dumps(params))
-    data = generate(n, image_size, seed)
+    data = make_dataset(n, image_size, seed)
     export(data, root)
     files = [str(p) for p in _expected_files(data)]
     write_text_atomic(manifest, json.dumps({**params, "files": files}, indent=0))

@@ -178,10 +178,10 @@ class ClassPairSampler:
         self.captions_per_image = captions_per_image
         self.views = views
         self.members = [torch.nonzero(labels == c).flatten() for c in self.classes]
-        self.generator = torch.Generator().manual_seed(seed)
+        self.rng = torch.Generator().manual_seed(seed)
 
     def sample(self) -> PairBatch:
-        g = self.generator
+        g = self.rng
         B = self.batch_classes
         which = torch.randperm(len(self.classes), generator=g)[:B]  # B distinct classes
         images = torch.empty(B, dtype=torch.long)
@@ -193,10 +193,10 @@ class ClassPairSampler:
         return PairBatch(images, captions, views, self.classes[which])
 
     def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state()}
+        return {"generator": self.rng.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.generator.set_state(state["generator"])
+        self.rng.set_state(state["generator"])
 
 
 # ---------------------------------------------------------------------------------------

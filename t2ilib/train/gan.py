@@ -326,7 +326,7 @@ class GANTrainer:
         self.d_fn: Callable = torch.compile(self.D) if config.compile else self.D
 
         self.step_count = 0
-        self.generator = torch.Generator().manual_seed(config.seed)  # every random draw
+        self.rng = torch.Generator().manual_seed(config.seed)  # every random draw of the loop
         self.history: dict[str, list[float]] = {
             k: []
             for k in (
@@ -419,7 +419,7 @@ class GANTrainer:
 
     def next_batch(self) -> dict[str, torch.Tensor]:
         """The images, text and noise of step ``step_count``, on the training device."""
-        c, g = self.config, self.generator
+        c, g = self.config, self.rng
         B, S = self.batch_size, self.model_config.image_size
         pos = self.step_count % self.steps_per_epoch
         index = self._epoch_order(self.epoch)[pos * B : (pos + 1) * B]
@@ -440,7 +440,7 @@ class GANTrainer:
 
     def noise(self, n: int) -> torch.Tensor:
         """z ~ N(0, I), (n, nz), drawn from the loop's generator."""
-        return self._to_device(torch.randn(n, self.model_config.nz, generator=self.generator))
+        return self._to_device(torch.randn(n, self.model_config.nz, generator=self.rng))
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -637,7 +637,7 @@ class GANTrainer:
             "step": self.step_count,
             "epoch": self.epoch,
             "seconds": self._seconds,
-            "rng": checkpoint.rng_state(self.generator),
+            "rng": checkpoint.rng_state(self.rng),
             "fixed": {"z": self.fixed_z, "h": self.fixed_h, "captions": list(self.fixed_captions)},
             "history": {k: list(v) for k, v in self.history.items()},
             "n_images": len(self.data),
@@ -668,7 +668,7 @@ class GANTrainer:
         fixed = state["fixed"]
         self.fixed_z, self.fixed_h = fixed["z"], fixed["h"]
         self.fixed_captions = list(fixed["captions"])
-        checkpoint.set_rng_state(state["rng"], self.generator)
+        checkpoint.set_rng_state(state["rng"], self.rng)
 
     @classmethod
     def from_state_dict(
