@@ -5,7 +5,8 @@ One book has three audiences with very different machines:
 * ``smoke``: the test suite (``pytest --nbmake``) re-runs every chapter; seconds each.
 * ``cpu``: a reader without a GPU; a few minutes per chapter on 2 cores, with real results.
   This is the profile the committed notebook outputs were produced with.
-* ``gpu``: a Colab GPU; the paper's recipe (DESIGN.md section 2).
+* ``gpu``: a Colab GPU; the paper's recipe (the authors' ``reedscot/icml2016`` settings;
+  :mod:`t2ilib.train.gan`).
 
 The profile is chosen by the environment variable ``T2I_PROFILE``; without it, ``gpu``
 when CUDA is available and ``cpu`` otherwise. Notebooks and commands read sizes, steps and

@@ -8,8 +8,9 @@ from t2ilib.models.dcgan import Generator, preset
 
 
 def _expected_params_64(ngf, ndf, nz, nt, emb, residual, d_text_bn, conditional=True):
-    """Parameter counts of G and D at 64x64, written out layer by layer from DESIGN.md
-    section 2 (conv weights k*k*cin*cout, no conv biases; BN 2*c; Linear in*out + out)."""
+    """Parameter counts of G and D at 64x64, written out layer by layer from the authors'
+    Torch code as t2ilib.models.dcgan's docstring lists it (conv weights k*k*cin*cout,
+    no conv biases; BN 2*c; Linear in*out + out)."""
 
     def res(c, b):  # 1x1 c->b, BN, 3x3 b->b, BN, 3x3 b->c, BN
         return c * b + 2 * b + 9 * b * b + 2 * b + 9 * b * c + 2 * c

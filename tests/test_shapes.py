@@ -9,8 +9,8 @@ import torch
 
 from t2ilib.data import reed, shapes
 
-# Reed's alphabet (DESIGN.md section 3), written out here so this test does not depend on
-# the text encoder's module.
+# Reed's alphabet (Reed et al. 2016b, ``reedscot/cvpr2016``), written out here so this
+# test does not depend on the text encoder's module.
 REED_ALPHABET = set("abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/\\|_@#$%^&*~`+-=<>()[]{} ")
 
 

@@ -3,8 +3,8 @@
 Reed et al. train for 600 epochs. Decoding 8,855 JPEGs of 500x375 pixels 600 times would
 cost more time than the GAN itself on a small machine, so every trainer in t2ilib reads a
 cache instead: the images decoded once, squashed to 76x76 (the authors' load size; the
-trainer crops 64x64 at random from it, DESIGN.md section 2) and stored as raw bytes that
-the operating system pages in on demand.
+trainer crops 64x64 at random from it, as the authors' ``reedscot/icml2016`` loader
+does) and stored as raw bytes that the operating system pages in on demand.
 
 A cache is a folder::
 

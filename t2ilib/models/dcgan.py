@@ -48,8 +48,8 @@ Deviations from the authors' Lua code, each deliberate:
 * **D's third convolution has its LeakyReLU.** The released GAN-INT-CLS script has no
   activation after ``ndf*4``'s batch norm (a slip); the GAN-CLS script has one. We follow
   the GAN-CLS script for every variant.
-* **D's text path has BatchNorm1d** (``DCGANConfig.d_text_bn``), as DESIGN.md section 2
-  records for the CUB/Flowers scripts; ``main_cls.lua`` omits it and the COCO setting
+* **D's text path has BatchNorm1d** (``DCGANConfig.d_text_bn``), as the authors' CUB/Flowers
+  GAN-INT-CLS scripts have it; ``main_cls.lua`` omits it and the COCO setting
   turns it off (``coco`` preset).
 * **image_size 32** (our ``smoke`` profile only, not in the paper): G drops its last
   hidden stage (the ngf one at 32x32) and D its first (the ndf one), so both still meet

@@ -9,9 +9,10 @@ One loop, :meth:`GANTrainer.step`, trains all variants; each differs by a few li
 * ``gan-int``: G also learns from interpolated embeddings (section 4.3).
 * ``gan-int-cls``: both.
 
-The recipe is the authors' (DESIGN.md section 2): Adam (lr 2e-4, beta1 0.5), batch 64,
-lr halved every ``decay_every`` epochs, 4 of each image's 10 caption embeddings averaged
-per sample, 76 -> 64 random crops and horizontal flips, done on the training device.
+The recipe is the authors' (their Torch code, ``reedscot/icml2016``): Adam (lr 2e-4,
+beta1 0.5), batch 64, lr halved every ``decay_every`` epochs, 4 of each image's 10 caption
+embeddings averaged per sample, 76 -> 64 random crops and horizontal flips, done on the
+training device.
 
 Data come in as tensors, so the loop does not care where they came from
 (:class:`GANData`): uint8 images (N, 3, H, W), possibly memory-mapped, and text
