@@ -144,7 +144,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from .models import dcgan
+    from .data import gan_data
     from .train import gan, recipes
 
     P = profiles.current()
@@ -167,7 +167,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 raise ValueError("--dataset cache needs --root CACHE (a folder from build_cache)")
             data_params = {"root": str(args.root)}
         elif args.root is not None:
-            data_params = gan.shapes_root_params(args.root)
+            data_params = gan_data.shapes_root_params(args.root)
         else:
             data_params = {
                 "n": args.n or P.shapes_n,
@@ -197,7 +197,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if run["dataset"] == "cache":
         from .data.cache import load_cache
 
-        data = gan.GANData.from_dataset(load_cache(d["root"]))
+        data = gan_data.GANData.from_dataset(load_cache(d["root"]))
         if run["variant"] != "dcgan" and data.embeddings is None:
             raise ValueError(
                 f"the cache {d['root']} holds no caption embeddings; attach them with "
@@ -205,7 +205,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             )
         d = {**d, "image_size": 64 if data.images.shape[-1] >= 64 else 32}
     else:
-        data = gan.shapes_data(
+        data = gan_data.shapes_data(
             d["n"],
             d["image_size"],
             d["seed"],

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from ..train.gan import center_crop
+from ..data.gan_data import center_crop
 
 
 @torch.no_grad()
