@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import textwrap
 
-import numpy as np
 import torch
 
 
@@ -26,23 +25,16 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 def image_grid(images: torch.Tensor, ncols: int = 8, padding: int = 2, pad_value: int = 255):
-    """Tile (N, 3, H, W) images into one (rows*H', cols*W', 3) uint8 array."""
+    """Tile (N, 3, H, W) images into one (rows*H', cols*W', 3) uint8 array
+    (``torchvision.utils.make_grid``, with ``padding`` pixels of ``pad_value`` between)."""
+    from torchvision.utils import make_grid
+
     images = to_uint8(images)
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"expected images of shape (N, 3, H, W), got {tuple(images.shape)}")
-    n, _, h, w = images.shape
-    ncols = max(1, min(ncols, n))
-    nrows = -(-n // ncols)
-    grid = np.full(
-        (nrows * (h + padding) + padding, ncols * (w + padding) + padding, 3),
-        pad_value,
-        dtype=np.uint8,
-    )
-    for i, img in enumerate(images.permute(0, 2, 3, 1).numpy()):
-        r, c = divmod(i, ncols)
-        y, x = padding + r * (h + padding), padding + c * (w + padding)
-        grid[y : y + h, x : x + w] = img
-    return grid
+    ncols = max(1, min(ncols, images.shape[0]))
+    grid = make_grid(images, nrow=ncols, padding=padding, pad_value=pad_value)  # (3, H', W')
+    return grid.permute(1, 2, 0).numpy()
 
 
 def save_grid(images: torch.Tensor, path: str | os.PathLike, ncols: int = 8, scale: int = 1):

@@ -34,7 +34,6 @@ root as it was.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import tarfile
@@ -232,12 +231,11 @@ RESOURCES: dict[str, tuple[Resource, ...]] = {
 
 
 def md5sum(path: str | os.PathLike, chunk: int = CHUNK) -> str:
-    """The MD5 hex digest of a file, read ``chunk`` bytes at a time."""
-    h = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+    """The MD5 hex digest of a file, read ``chunk`` bytes at a time (torchvision's
+    ``calculate_md5``)."""
+    from torchvision.datasets.utils import calculate_md5
+
+    return calculate_md5(str(path), chunk_size=chunk)
 
 
 def integrity_problem(path: str | os.PathLike, resource: Resource) -> str | None:
