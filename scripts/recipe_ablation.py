@@ -61,6 +61,12 @@ SETTINGS: dict[str, tuple[str, dict, dict]] = {
     "stable-gn": ("stable", {"d_norm": "spectral-group"}, {}),
     "stable-vgg": ("stable", {"d_norm": "spectral-group", "d_trunk": "vgg"}, {}),
     "stable-match": ("stable", {}, {"matching_weight": 1.0}),
+    "stable-vgg-pre": (
+        "stable",
+        {"d_norm": "spectral-group", "d_trunk": "vgg"},
+        {"d_pretrain_steps": 400},
+    ),
+    "stable-pre": ("stable", {}, {"d_pretrain_steps": 400}),
 }
 
 

@@ -140,119 +140,38 @@ def _add_prepare(sub) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    import json
-    from dataclasses import replace
-    from pathlib import Path
+    from .train import run
 
-    from .data import gan_data
-    from .train import gan, recipes
-
-    P = profiles.current()
-    out = Path(args.out)
-    ckpt, run_file = out / "checkpoint.pt", out / "run.json"
-    if args.resume:
-        if not ckpt.is_file() or not run_file.is_file():
-            raise FileNotFoundError(
-                f"--resume: {out} holds no run to resume (need {ckpt.name} and {run_file.name}); "
-                "start it without --resume"
-            )
-        run = json.loads(run_file.read_text())
-    else:
-        if ckpt.exists():
-            raise ValueError(
-                f"{ckpt} exists; continue that run with --resume, or choose another --out"
-            )
-        if args.dataset == "cache":
-            if args.root is None:
-                raise ValueError("--dataset cache needs --root CACHE (a folder from build_cache)")
-            data_params = {"root": str(args.root)}
-        elif args.root is not None:
-            data_params = gan_data.shapes_root_params(args.root)
-        else:
-            data_params = {
-                "n": args.n or P.shapes_n,
-                "image_size": args.image_size or P.gan_image_size,
-                "seed": 0,
-            }
-        conditional = args.variant != "dcgan"
-        if conditional and args.encoder is None and args.dataset != "cache":
-            raise ValueError(
-                f"--variant {args.variant} needs --encoder PATH (a text encoder: train one with "
-                "`python -m t2ilib train-encoder --dataset shapes --out RUN`); --variant dcgan "
-                "needs none"
-            )
-        run = {
-            "dataset": args.dataset,
-            "data": data_params,
-            "variant": args.variant,
-            "encoder": None if not conditional or args.encoder is None else str(args.encoder),
-        }
-    encoder = None
-    if run["encoder"] is not None:
-        from .text_encoder import load_text_encoder
-
-        encoder = load_text_encoder(run["encoder"])
-    out.mkdir(parents=True, exist_ok=True)
-    d = run["data"]
-    if run["dataset"] == "cache":
-        from .data.cache import load_cache
-
-        data = gan_data.GANData.from_dataset(load_cache(d["root"]))
-        if run["variant"] != "dcgan" and data.embeddings is None:
-            raise ValueError(
-                f"the cache {d['root']} holds no caption embeddings; attach them with "
-                "t2ilib.data.cache.add_embeddings, or train --variant dcgan"
-            )
-        d = {**d, "image_size": 64 if data.images.shape[-1] >= 64 else 32}
-    else:
-        data = gan_data.shapes_data(
-            d["n"],
-            d["image_size"],
-            d["seed"],
-            encoder=encoder,
-            cache=out / "embeddings.pt" if encoder is not None else None,
-        )
-    steps = args.steps
-    if args.epochs is not None:
-        steps = gan.steps_for_epochs(len(data), args.batch_size, args.epochs)
-    if args.resume:
-        trainer = gan.GANTrainer.resume(ckpt, data, device=args.device, max_steps=steps)
-    else:
-        width = args.width if args.width is not None else P.gan_width
-        model = dcgan.preset(args.model or P.gan_preset, image_size=d["image_size"])
-        if width:
-            model = replace(model, ngf=width, ndf=width)
-        config = gan.GANTrainConfig(
-            variant=args.variant,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            max_steps=steps or P.gan_steps,
-            g_lr_ratio=P.gan_g_lr_ratio,
-            amp=args.amp,
-            channels_last=args.channels_last,
-            compile=args.compile,
-        )
-        model, config = recipes.apply(args.recipe or P.gan_recipe, model, config)
-        if args.g_lr_ratio is not None:
-            config = replace(config, g_lr_ratio=args.g_lr_ratio)
-        if args.ema_decay is not None:
-            config = replace(config, ema_decay=args.ema_decay)
-        trainer = gan.GANTrainer(data, model, config, encoder=encoder, device=args.device)
-        from .io import write_text_atomic
-
-        write_text_atomic(run_file, json.dumps(run, indent=1))
     start = time.perf_counter()
-    trainer.train(checkpoint=str(ckpt), checkpoint_every=args.checkpoint_every)
-    from .viz import save_grid
-
-    save_grid(
-        trainer.progress_grid(), out / "progress.png", ncols=trainer.config.grid_cols, scale=2
+    trainer = run.prepare(
+        args.out,
+        resume=args.resume,
+        dataset=args.dataset,
+        root=args.root,
+        n=args.n,
+        image_size=args.image_size,
+        variant=args.variant,
+        encoder=args.encoder,
+        steps=args.steps,
+        epochs=args.epochs,
+        model=args.model,
+        width=args.width,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        recipe=args.recipe,
+        g_lr_ratio=args.g_lr_ratio,
+        ema_decay=args.ema_decay,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        device=args.device,
     )
+    ckpt, grid = run.finish(trainer, args.out, checkpoint_every=args.checkpoint_every)
     h = trainer.history
     print(
         f"trained {trainer.config.variant} to step {trainer.step_count} "
         f"({time.perf_counter() - start:.0f} s); D loss {h['d_loss'][-1]:.3f}, "
-        f"G loss {h['g_loss'][-1]:.3f}; wrote {ckpt} and {out / 'progress.png'}"
+        f"G loss {h['g_loss'][-1]:.3f}; wrote {ckpt} and {grid}"
     )
     return 0
 

@@ -277,3 +277,20 @@ def test_matching_weight_needs_the_image_encoder_and_trains_g_through_it():
     # The image encoder is frozen: G learns through it, it does not learn.
     assert all(torch.equal(a, b) for a, b in zip(before, image_encoder.parameters(), strict=True))
     assert not any(p.requires_grad for p in t.image_encoder.parameters())
+
+
+def test_d_pretraining_teaches_the_trunk_labels_and_leaves_the_game_draws_alone():
+    data = tiny_data()
+    colours = torch.tensor([[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]])
+    data.images = colours[data.labels][:, :, None, None].expand_as(data.images).to(torch.uint8)
+    model, _ = recipes.apply("stable", replace(TINY, ndf=16), tiny_config())
+    plain = GANTrainer(data, model, tiny_config(), device="cpu")
+    pre = GANTrainer(data, model, tiny_config(d_pretrain_steps=30, lr=2e-3), device="cpu")
+    before = [p.detach().clone() for p in pre.D.image.parameters()]
+    accuracy = pre.pretrain_d(100)
+    assert accuracy > 0.9  # 4 classes, one colour each
+    assert any(not torch.equal(a, b) for a, b in zip(before, pre.D.image.parameters(), strict=True))
+    # The game's own random draws do not depend on the pre-training.
+    torch.testing.assert_close(pre.next_batch()["x"], plain.next_batch()["x"])
+    with pytest.raises(ValueError, match="needs class labels"):
+        GANTrainer(replace(data, labels=None), model, tiny_config(d_pretrain_steps=2), device="cpu")

@@ -109,6 +109,7 @@ class GANTrainConfig(DictConfig):
     mode_seeking: float = 0.0  # > 0: weight of G's mode-seeking term (Mao et al. 2019)
     matching_weight: float = 0.0  # > 0: G's text-image matching loss (AttnGAN's DAMSM)
     matching_size: int = 64  # side the image encoder reads generated images at
+    d_pretrain_steps: int = 0  # > 0: D's image trunk first learns the class labels (see doc)
     recipe: str = "paper"  # the name of the recipe these settings came from (recorded only)
 
     def __post_init__(self):
@@ -183,6 +184,8 @@ class GANTrainer:
                 "matching_weight > 0 needs a conditional variant and the image encoder trained "
                 "with the text encoder (image_encoder=load_image_encoder(RUN/image_encoder.pt))"
             )
+        if config.d_pretrain_steps > 0 and data.labels is None:
+            raise ValueError("d_pretrain_steps > 0 needs class labels (GANData.labels)")
         if config.uses_cls and data.labels is None:
             raise ValueError(f"variant {config.variant!r} needs class labels (GANData.labels)")
         self.data = data
@@ -238,6 +241,7 @@ class GANTrainer:
         }
         self._seconds = 0.0
         self._make_fixed_batch()
+        self.d_pretrained = False  # d_pretrain_steps: done before the first step
 
     # -- bookkeeping -------------------------------------------------------------------
 
@@ -310,6 +314,51 @@ class GANTrainer:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
+    def pretrain_d(self, steps: int) -> float:
+        """Teach D's image trunk to *see* before the game: ``steps`` Adam steps of
+        cross-entropy on the training images' class labels, through a linear layer on the
+        trunk's max-pooled features that is thrown away afterwards. Returns the accuracy on
+        the last batch.
+
+        Not in the paper: the book's measurement (``scripts/d_trunk_probe.py``) that D's
+        trunk learns shape slowly even with labels. It mirrors chapter 2, where the image
+        CNN of the text encoder is pre-trained on the same labels. Draws its batches from
+        a generator of its own, so the game's random draws are unchanged.
+        """
+        c = self.config
+        classes = torch.unique(self.data.labels)
+        target_of = torch.full((int(classes.max()) + 1,), -1, dtype=torch.long)
+        target_of[classes] = torch.arange(len(classes))
+        trunk = self.D.image
+        with torch.no_grad():
+            probe = augment(
+                self._to_device(self.data.images[:2]),
+                self.model_config.image_size,
+                torch.Generator(),
+                False,
+            )
+            width = trunk(probe).shape[1]
+        head = nn.Linear(width, len(classes)).to(self.device)
+        opt = torch.optim.Adam(
+            [*trunk.parameters(), *head.parameters()], lr=c.lr, betas=(c.beta1, c.beta2)
+        )
+        g = torch.Generator().manual_seed(c.seed + 7)
+        accuracy = float("nan")
+        trunk.train()
+        for _ in range(steps):
+            index = torch.randint(0, len(self.data), (self.batch_size,), generator=g)
+            x = augment(
+                self._to_device(self.data.images[index]), self.model_config.image_size, g, c.flip
+            )  # (B, 3, S, S)
+            y = self._to_device(target_of[self.data.labels[index].long()])  # (B,)
+            logits = head(trunk(x).amax(dim=(2, 3)))  # (B, classes)
+            loss = nn.functional.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            accuracy = float((logits.argmax(1) == y).float().mean())
+        return accuracy
+
     # -- one batch ---------------------------------------------------------------------
 
     def next_batch(self) -> dict[str, torch.Tensor]:
@@ -348,6 +397,9 @@ class GANTrainer:
         ``update_d=False`` computes D's loss but leaves D unchanged: G then trains against
         a frozen D (chapter 3 uses it to provoke mode collapse)."""
         c = self.config
+        if c.d_pretrain_steps > 0 and self.step_count == 0 and not self.d_pretrained:
+            self.pretrain_d(c.d_pretrain_steps)
+            self.d_pretrained = True
         if batch is None:
             batch = self.next_batch()
         x, h = batch["x"], batch.get("h")  # (B, 3, S, S), (B, 1024) or None

@@ -41,8 +41,8 @@ of these did better on shape: no mode seeking (25%, and the backgrounds collapse
 Adam betas (0.5, 0.999) (21%), a twice-wider D (21% at step 500, 2.4x slower), conditional
 BatchNorm in G (``g_cond_bn``, 21% at 500), a max-pooled projection (``d_pool="max"``, 19%
 at 500), and a VGG-style D with GroupNorm (``d_trunk="vgg"``, ``d_norm="spectral-group"``,
-16% at 1,000) although that trunk learns shape far faster than the authors' one when trained
-as a classifier (``d_trunk_probe_cpu.jsonl``). G's text-image matching loss
+16% at 1,000, 18% at 2,000) although that trunk learns shape far faster than the authors'
+one when trained as a classifier (``d_trunk_probe_cpu.jsonl``). G's text-image matching loss
 (``matching_weight=1``, AttnGAN's DAMSM loss with chapter 2's image encoder) raised shape to
 31% at step 1,000 but lowered colour (86%) and size (50%) and drew noisy textures.
 

@@ -1,0 +1,181 @@
+"""``python -m t2ilib train`` as library functions: start a run folder or resume one.
+
+A run folder holds ``checkpoint.pt`` (:mod:`t2ilib.train.checkpoint`), ``run.json`` (how
+its data were made: the dataset, its parameters, the variant and the text encoder's
+path, so that ``--resume`` rebuilds exactly the same data), the cached caption
+embeddings and ``progress.png``. :func:`prepare` returns a :class:`GANTrainer` ready to
+train; :func:`finish` trains it to its last step, saving as it goes, and writes the grid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from .. import profiles
+from ..data import gan_data
+from ..io import write_text_atomic
+from ..models import dcgan
+from . import recipes
+from .gan import GANTrainConfig, GANTrainer, steps_for_epochs
+
+CHECKPOINT = "checkpoint.pt"
+RUN_FILE = "run.json"
+GRID = "progress.png"
+
+
+def _new_run(out: Path, P, *, dataset, root, n, image_size, variant, encoder) -> dict:
+    """What run.json records for a new run; clear errors for missing inputs."""
+    if dataset == "cache":
+        if root is None:
+            raise ValueError("--dataset cache needs --root CACHE (a folder from build_cache)")
+        data_params = {"root": str(root)}
+    elif root is not None:
+        data_params = gan_data.shapes_root_params(root)
+    else:
+        data_params = {
+            "n": n or P.shapes_n,
+            "image_size": image_size or P.gan_image_size,
+            "seed": 0,
+        }
+    conditional = variant != "dcgan"
+    if conditional and encoder is None and dataset != "cache":
+        raise ValueError(
+            f"--variant {variant} needs --encoder PATH (a text encoder: train one with "
+            "`python -m t2ilib train-encoder --dataset shapes --out RUN`); --variant dcgan "
+            "needs none"
+        )
+    return {
+        "dataset": dataset,
+        "data": data_params,
+        "variant": variant,
+        "encoder": None if not conditional or encoder is None else str(encoder),
+    }
+
+
+def _load_data(run: dict, out: Path, encoder) -> tuple[gan_data.GANData, int]:
+    """The run's data and their image side."""
+    d = run["data"]
+    if run["dataset"] == "cache":
+        from ..data.cache import load_cache
+
+        data = gan_data.GANData.from_dataset(load_cache(d["root"]))
+        if run["variant"] != "dcgan" and data.embeddings is None:
+            raise ValueError(
+                f"the cache {d['root']} holds no caption embeddings; attach them with "
+                "t2ilib.data.cache.add_embeddings, or train --variant dcgan"
+            )
+        return data, 64 if data.images.shape[-1] >= 64 else 32
+    data = gan_data.shapes_data(
+        d["n"],
+        d["image_size"],
+        d["seed"],
+        encoder=encoder,
+        cache=out / "embeddings.pt" if encoder is not None else None,
+    )
+    return data, d["image_size"]
+
+
+def prepare(
+    out: str | os.PathLike,
+    *,
+    resume: bool = False,
+    dataset: str = "shapes",
+    root: str | os.PathLike | None = None,
+    n: int | None = None,
+    image_size: int | None = None,
+    variant: str = "gan",
+    encoder: str | os.PathLike | None = None,
+    steps: int | None = None,
+    epochs: float | None = None,
+    model: str | None = None,
+    width: int | None = None,
+    batch_size: int = 64,
+    seed: int = 0,
+    recipe: str | None = None,
+    g_lr_ratio: float | None = None,
+    ema_decay: float | None = None,
+    amp: bool = False,
+    channels_last: bool = False,
+    compile: bool = False,
+    device: str | None = None,
+    profile: profiles.Profile | None = None,
+) -> GANTrainer:
+    """A trainer for the run folder ``out``: a new run (an existing checkpoint is an
+    error, so a run is never overwritten by accident), or with ``resume`` the saved one,
+    exactly where it stopped (``steps`` / ``epochs`` may extend it). Options left at None
+    come from ``profile`` (default: the current one), as the command line's do."""
+    from ..text_encoder import load_text_encoder
+
+    P = profile or profiles.current()
+    out = Path(out)
+    ckpt, run_file = out / CHECKPOINT, out / RUN_FILE
+    if resume:
+        if not ckpt.is_file() or not run_file.is_file():
+            raise FileNotFoundError(
+                f"--resume: {out} holds no run to resume (need {CHECKPOINT} and {RUN_FILE}); "
+                "start it without --resume"
+            )
+        run = json.loads(run_file.read_text())
+    else:
+        if ckpt.exists():
+            raise ValueError(
+                f"{ckpt} exists; continue that run with --resume, or choose another --out"
+            )
+        run = _new_run(
+            out,
+            P,
+            dataset=dataset,
+            root=root,
+            n=n,
+            image_size=image_size,
+            variant=variant,
+            encoder=encoder,
+        )
+    text_encoder = load_text_encoder(run["encoder"]) if run["encoder"] is not None else None
+    out.mkdir(parents=True, exist_ok=True)
+    data, size = _load_data(run, out, text_encoder)
+    if epochs is not None:
+        steps = steps_for_epochs(len(data), batch_size, epochs)
+    if resume:
+        return GANTrainer.resume(ckpt, data, device=device, max_steps=steps)
+    width = width if width is not None else P.gan_width
+    model_config = dcgan.preset(model or P.gan_preset, image_size=size)
+    if width:
+        model_config = replace(model_config, ngf=width, ndf=width)
+    config = GANTrainConfig(
+        variant=run["variant"],
+        batch_size=batch_size,
+        seed=seed,
+        max_steps=steps or P.gan_steps,
+        g_lr_ratio=P.gan_g_lr_ratio,
+        amp=amp,
+        channels_last=channels_last,
+        compile=compile,
+    )
+    model_config, config = recipes.apply(recipe or P.gan_recipe, model_config, config)
+    if g_lr_ratio is not None:
+        config = replace(config, g_lr_ratio=g_lr_ratio)
+    if ema_decay is not None:
+        config = replace(config, ema_decay=ema_decay)
+    trainer = GANTrainer(data, model_config, config, encoder=text_encoder, device=device)
+    write_text_atomic(run_file, json.dumps(run, indent=1))
+    return trainer
+
+
+def finish(
+    trainer: GANTrainer, out: str | os.PathLike, *, checkpoint_every: int = 500, progress=True
+) -> tuple[Path, Path]:
+    """Train ``trainer`` to its last step, saving ``out/checkpoint.pt`` every
+    ``checkpoint_every`` steps and at the end, then write ``out/progress.png``. Returns
+    the two paths."""
+    from ..viz import save_grid
+
+    out = Path(out)
+    ckpt = out / CHECKPOINT
+    trainer.train(checkpoint=str(ckpt), checkpoint_every=checkpoint_every, progress=progress)
+    grid = out / GRID
+    save_grid(trainer.progress_grid(), grid, ncols=trainer.config.grid_cols, scale=2)
+    return ckpt, grid
