@@ -247,10 +247,11 @@ def _add_train(sub) -> None:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
+    from . import sampling
     from .train import checkpoint
     from .viz import save_grid
 
-    images = checkpoint.sample(
+    images = sampling.sample(
         args.checkpoint,
         args.caption,
         n=args.n,
@@ -300,11 +301,11 @@ def _add_sample(sub) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
+    from . import sampling
     from .evaluate import judge as judging
     from .io import write_text_atomic
-    from .train import checkpoint
 
-    G, encoder, _ = checkpoint.load_generator(args.checkpoint, args.device)
+    G, encoder, _ = sampling.load_generator(args.checkpoint, args.device)
     if not G.config.conditional or encoder is None:
         raise ValueError(
             f"{args.checkpoint} holds no text-conditional generator with its text encoder; "

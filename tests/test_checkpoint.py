@@ -7,6 +7,7 @@ import pytest
 import torch
 from gan_helpers import TINY, tiny_config, tiny_data
 
+from t2ilib import sampling
 from t2ilib.train import checkpoint
 from t2ilib.train.gan import GANTrainer, generate
 
@@ -24,7 +25,7 @@ def test_bundle_loads_with_weights_only_and_reproduces_outputs(tmp_path):
     assert blob["format"] == checkpoint.FORMAT and blob["step"] == 3
     assert blob["train_config"]["variant"] == "gan-cls"
     assert not (tmp_path / "checkpoint.pt.part").exists()
-    G, encoder, _ = checkpoint.load_generator(path)
+    G, encoder, _ = sampling.load_generator(path)
     assert encoder is None
     z, h = torch.randn(5, TINY.nz), torch.randn(5, 16)
     assert torch.equal(generate(G, z, h), generate(t.G, z, h))

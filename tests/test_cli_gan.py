@@ -118,7 +118,7 @@ def _train_dcgan(out, steps, *options):
 def test_train_records_the_recipe_and_sample_uses_the_ema(tmp_path, capsys):
     import torch
 
-    from t2ilib.train import checkpoint
+    from t2ilib import sampling
 
     out = tmp_path / "run"
     assert _train_dcgan(out, 3, "--recipe", "stable", "--ema-decay", "0.99") == 0
@@ -131,8 +131,8 @@ def test_train_records_the_recipe_and_sample_uses_the_ema(tmp_path, capsys):
     assert "recipe stable" in capsys.readouterr().out
     assert main([*sample, "--no-ema", "--out", str(raw)]) == 0
     assert ema.read_bytes() != raw.read_bytes()
-    a = checkpoint.sample(out / "checkpoint.pt", None, n=2)
-    b = checkpoint.sample(out / "checkpoint.pt", None, n=2, ema=False)
+    a = sampling.sample(out / "checkpoint.pt", None, n=2)
+    b = sampling.sample(out / "checkpoint.pt", None, n=2, ema=False)
     assert not torch.equal(a, b)
     paper = tmp_path / "paper"
     assert _train_dcgan(paper, 2, "--recipe", "paper") == 0

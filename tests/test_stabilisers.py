@@ -9,9 +9,9 @@ import torch
 from gan_helpers import TINY, tiny_config, tiny_data
 from torch import nn
 
-from t2ilib import losses
+from t2ilib import losses, sampling
 from t2ilib.models import dcgan
-from t2ilib.train import checkpoint, recipes
+from t2ilib.train import recipes
 from t2ilib.train.gan import GANTrainConfig, GANTrainer
 
 STABLE_TINY = TINY.__class__(**{**TINY.to_dict(), "d_norm": "spectral", "text_norm": True})
@@ -115,8 +115,8 @@ def test_stable_bundle_keeps_the_ema_and_sample_uses_it(tmp_path):
     blob = torch.load(path, weights_only=True)
     assert blob["train_config"]["recipe"] == "stable"
     assert blob["model_config"]["d_norm"] == "spectral"
-    G, _, _ = checkpoint.load_generator(path)
-    G_raw, _, _ = checkpoint.load_generator(path, ema=False)
+    G, _, _ = sampling.load_generator(path)
+    G_raw, _, _ = sampling.load_generator(path, ema=False)
     z, h = torch.randn(3, TINY.nz), torch.randn(3, 16)
     with torch.no_grad():
         torch.testing.assert_close(G(z, h), t.G_ema.eval()(z, h))
