@@ -45,6 +45,8 @@ at 500), and a VGG-style D with GroupNorm (``d_trunk="vgg"``, ``d_norm="spectral
 one when trained as a classifier (``d_trunk_probe_cpu.jsonl``). G's text-image matching loss
 (``matching_weight=1``, AttnGAN's DAMSM loss with chapter 2's image encoder) raised shape to
 31% at step 1,000 but lowered colour (86%) and size (50%) and drew noisy textures.
+Pre-training D's trunk on the class labels for 400 steps (``d_pretrain_steps``) left shape
+at 24% at step 1,000, and with the VGG-style trunk at 15%.
 
 """
 
