@@ -15,16 +15,13 @@ images every 100 steps goes to ``--out`` (JSON lines).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from t2ilib import measurements
 from t2ilib.data.shapes import SHAPES, Shapes
 from t2ilib.models import dcgan
 
@@ -85,13 +82,9 @@ def main() -> None:
             "config": TRUNKS[name],
             "shape_accuracy": curve,
             "seconds": round(time.perf_counter() - start, 1),
-            "command": "python " + " ".join(sys.argv),
-            "hardware": f"{platform.machine()} CPU, {os.cpu_count()} cores, "
-            f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
+            **measurements.provenance(),
         }
-        print(json.dumps(row), flush=True)
-        with open(args.out, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        measurements.append(args.out, row)
 
 
 if __name__ == "__main__":

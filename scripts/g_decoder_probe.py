@@ -18,16 +18,13 @@ predict), so this bounds how fast *this loss* teaches G to draw, not G's capacit
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from t2ilib import measurements
 from t2ilib.data.shapes import BACKGROUNDS, Shapes
 from t2ilib.evaluate import judge as judging
 from t2ilib.models import dcgan
@@ -92,13 +89,9 @@ def main() -> None:
         "probe": "G as a supervised decoder (L1), told position, rotation and background",
         "accuracy": curve,
         "seconds": round(time.perf_counter() - start, 1),
-        "command": "python " + " ".join(sys.argv),
-        "hardware": f"{platform.machine()} CPU, {os.cpu_count()} cores, "
-        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
+        **measurements.provenance(),
     }
-    print(json.dumps(row), flush=True)
-    with open(args.out, "a") as f:
-        f.write(json.dumps(row) + "\n")
+    measurements.append(args.out, row)
 
 
 if __name__ == "__main__":

@@ -16,17 +16,13 @@ The settings are the recipes of ``t2ilib.train.recipes`` plus the ladder between
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from t2ilib import profiles
+from t2ilib import measurements, profiles
 from t2ilib.data.shapes import Shapes
 from t2ilib.evaluate import judge as judging
 from t2ilib.models import dcgan
@@ -131,9 +127,7 @@ def main() -> None:
             )
             row = {
                 "setting": name,
-                "command": "python " + " ".join(sys.argv),
-                "hardware": f"{platform.machine()} CPU, {os.cpu_count()} cores, "
-                f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
+                **measurements.provenance(),
                 "step": trainer.step_count,
                 "train_seconds": round(trainer._seconds, 1),
                 "wall_seconds": round(seconds, 1),
@@ -145,7 +139,7 @@ def main() -> None:
                 "raw_seen": raw["seen"],
                 "raw_style": raw["style"],
             }
-            print(json.dumps(row), flush=True)
+            measurements.append(args.out, row)
             if args.grids:
                 Path(args.grids).mkdir(parents=True, exist_ok=True)
                 save_grid(
@@ -154,8 +148,6 @@ def main() -> None:
                     ncols=trainer.config.grid_cols,
                     scale=3,
                 )
-            with open(args.out, "a") as f:
-                f.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ book.
 from __future__ import annotations
 
 import json
+import os
+import platform
+import sys
 from importlib import resources
 
 
@@ -30,3 +33,23 @@ def by_setting(rows: list[dict]) -> dict[str, list[dict]]:
     for row in rows:
         out.setdefault(row["setting"], []).append(row)
     return out
+
+
+def provenance() -> dict:
+    """The ``command`` and ``hardware`` fields every shipped row carries, for the script
+    now running."""
+    import torch
+
+    return {
+        "command": "python " + " ".join(sys.argv),
+        "hardware": f"{platform.machine()} CPU, {os.cpu_count()} cores, "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
+    }
+
+
+def append(path: str | os.PathLike, row: dict) -> None:
+    """Print ``row`` as JSON and append it to ``path`` as one line."""
+    line = json.dumps(row)
+    print(line, flush=True)
+    with open(path, "a") as f:
+        f.write(line + "\n")
