@@ -175,8 +175,9 @@ def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
-def _caption(template: str, size: str, colour: str, shape: str, size_name: str) -> str:
-    # The article agrees with whichever word follows {a} in this template.
+def fill_template(template: str, size: str, colour: str, shape: str, size_name: str) -> str:
+    """One caption: ``template`` (one of :data:`TEMPLATES`) with the chosen synonyms, and
+    "a" or "an" agreeing with whichever word follows ``{a}`` in it."""
     after_a = template.split("{a} ", 1)[1].split(" ", 1)[0] if "{a}" in template else ""
     following = {"{size}": size, "{colour}": colour, "{shape}": shape}.get(after_a, "x")
     return template.format(
@@ -419,7 +420,7 @@ def make_captions(attrs: dict[str, np.ndarray], seed: int) -> list[list[str]]:
         for j in range(CAPTIONS_PER_IMAGE):
             u = picks[i, j]
             row.append(
-                _caption(
+                fill_template(
                     TEMPLATES[order[i, j]],
                     size=zw[int(u[0] * len(zw))],
                     colour=cw[int(u[1] * len(cw))],
