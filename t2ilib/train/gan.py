@@ -43,7 +43,10 @@ recipe) and gathered in the ``stable`` recipe of :mod:`t2ilib.train.recipes`: th
 loss (``loss``), an EMA of G's weights used for sampling (``ema_decay``), the R1 gradient
 penalty (``r1_gamma``) and the mode-seeking term of Mao et al. (2019) (``mode_seeking``),
 which generates the first half of the batch's texts a second time with other noise and
-rewards G for images that differ when the noise does.
+rewards G for images that differ when the noise does. Two more were measured on Shapes and
+left out of every recipe (:mod:`t2ilib.train.recipes` says what they did): a text-image
+matching loss for G through the text encoder's frozen image encoder (``matching_weight``,
+AttnGAN's DAMSM loss) and a label pre-training of D's trunk (``d_pretrain_steps``).
 """
 
 from __future__ import annotations
