@@ -122,8 +122,6 @@ def encoder_from_payload(payload: dict, device: str | torch.device = "cpu"):
 
 def _cpu(obj):
     """State dicts moved to the CPU (so a GPU checkpoint loads anywhere)."""
-    if isinstance(obj, torch.Tensor) and obj.device.type == "cpu":
-        return obj.detach()
     if isinstance(obj, torch.Tensor):
         return obj.detach().cpu()
     if isinstance(obj, dict):
