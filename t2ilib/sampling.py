@@ -10,6 +10,7 @@ import torch
 
 from .device import default_device
 from .models.dcgan import DCGANConfig, Generator
+from .text_encoder import TextEncoder
 from .train import checkpoint
 
 
@@ -49,7 +50,7 @@ def load_generator(
     G = G.to(device).eval()
     encoder = None
     if blob.get("text_encoder") is not None:
-        encoder = checkpoint.encoder_from_payload(blob["text_encoder"], device)
+        encoder = TextEncoder.from_payload(blob["text_encoder"], device)
     return G, encoder, blob
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .io import atomic_write
+from .io import load_bundle, save_bundle
 from .models.char_cnn_rnn import CharCNNRNN, CharCNNRNNConfig
 from .text import encode
 
@@ -86,16 +86,23 @@ class TextEncoder(nn.Module):
 
     def save(self, path: str | os.PathLike) -> None:
         """Write configuration, weights and metadata to ``path`` atomically."""
-        blob = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
+        save_bundle(path, FORMAT, self.payload(), version=FORMAT_VERSION)
+
+    def payload(self) -> dict:
+        """Configuration, weights and metadata as plain data: the body of the encoder's own
+        file, and what a GAN checkpoint embeds to record the encoder that conditions G."""
+        return {
             "config": asdict(self.config),
             "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
-            "metadata": self.metadata,
+            "metadata": dict(self.metadata),
         }
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path) as f:
-            torch.save(blob, f)
+
+    @classmethod
+    def from_payload(cls, payload: dict, device: str | torch.device = "cpu") -> TextEncoder:
+        """Inverse of :meth:`payload`: the encoder in eval mode on ``device``."""
+        encoder = cls(CharCNNRNNConfig(**payload["config"]), payload.get("metadata"))
+        encoder.net.load_state_dict(payload["state_dict"])
+        return encoder.to(device).eval()
 
     def fingerprint(self) -> str:
         """A short hash of the weights: equal weights, equal fingerprint (cache keys)."""
@@ -109,30 +116,15 @@ class TextEncoder(nn.Module):
 def load_text_encoder(path: str | os.PathLike, device: str | torch.device = "cpu") -> TextEncoder:
     """The :class:`TextEncoder` saved at ``path`` (by ``TextEncoder.save`` or
     ``python -m t2ilib train-encoder``), in eval mode on ``device``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no text encoder at {path}; train one with "
-            "`python -m t2ilib train-encoder --dataset shapes --out RUN` "
-            "(it writes RUN/text_encoder.pt)"
-        )
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a truncated or foreign file: say so in one line
-        raise ValueError(f"{path} is not a readable t2ilib text encoder ({e})") from None
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ValueError(
-            f"{path} is not a t2ilib text encoder file (no format {FORMAT!r}); a training "
-            "checkpoint (checkpoint.pt) is not one: use RUN/text_encoder.pt"
-        )
-    if blob.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{path} was written by a newer t2ilib (format {blob['version']}); upgrade t2ilib"
-        )
-    config = CharCNNRNNConfig(**blob["config"])
-    encoder = TextEncoder(config, blob.get("metadata"))
-    encoder.net.load_state_dict(blob["state_dict"])
-    return encoder.to(device).eval()
+    blob = load_bundle(
+        path,
+        FORMAT,
+        version=FORMAT_VERSION,
+        hint="use RUN/text_encoder.pt as written by `python -m t2ilib train-encoder "
+        "--dataset shapes --out RUN`",
+        required=("config", "state_dict"),
+    )
+    return TextEncoder.from_payload(blob, device)
 
 
 def embed_captions(
@@ -194,13 +186,11 @@ def embed_captions_cached(
     key = {"encoder": encoder.fingerprint(), "captions": captions_fingerprint(captions)}
     if path.exists():
         try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception:
+            blob = load_bundle(path, "t2ilib.embeddings", required=("key", "embeddings"))
+        except ValueError:  # unreadable or foreign: a cache entry is recomputed, not trusted
             blob = {}
-        if isinstance(blob, dict) and blob.get("key") == key:
+        if blob.get("key") == key:
             return blob["embeddings"]
     embeddings = embed_captions(encoder, captions, batch_size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as f:
-        torch.save({"key": key, "embeddings": embeddings}, f)
+    save_bundle(path, "t2ilib.embeddings", {"key": key, "embeddings": embeddings})
     return embeddings

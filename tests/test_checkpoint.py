@@ -79,7 +79,7 @@ def test_missing_truncated_and_foreign_files(tmp_path):
     with pytest.raises(ValueError, match="foreign.pt is not a t2ilib GAN checkpoint"):
         checkpoint.read(tmp_path / "foreign.pt")
     torch.save({"format": "t2ilib.text_encoder", "config": {}}, tmp_path / "enc.pt")
-    with pytest.raises(ValueError, match="text-encoder file, not a GAN checkpoint"):
+    with pytest.raises(ValueError, match="enc.pt is a t2ilib text encoder, not a GAN checkpoint"):
         checkpoint.read(tmp_path / "enc.pt")
     (tmp_path / "text.pt").write_text("hello")
     with pytest.raises(ValueError, match="not a readable GAN checkpoint"):

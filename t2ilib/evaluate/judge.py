@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import shapes
-from ..io import atomic_write
+from ..io import load_bundle, save_bundle
 
 JUDGE_SEED = 7_919  # Shapes seed of the judge's training images (generators train on seed 0)
 JUDGE_TEST_SEED = 7_920  # Shapes seed of its held-out test images
@@ -240,19 +240,16 @@ def load_judge(
     path = cache_dir() / f"judge-{config.image_size}-{config.key()}.pt"
     if path.is_file():
         try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            if blob.get("format") == FORMAT and blob.get("config") == asdict(config):
-                judge = Judge(config)
-                judge.load_state_dict(blob["state_dict"])
-                return judge.eval(), blob["report"]
-        except Exception:  # noqa: BLE001 - an unreadable cache entry is retrained below
-            pass
+            blob = load_bundle(path, FORMAT, required=("config", "state_dict", "report"))
+        except ValueError:  # unreadable or foreign: a cache entry is retrained, not trusted
+            blob = {}
+        if blob.get("config") == asdict(config):
+            judge = Judge(config)
+            judge.load_state_dict(blob["state_dict"])
+            return judge.eval(), blob["report"]
     judge, report = train_judge(config, progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    blob = {"format": FORMAT, "config": asdict(config), "state_dict": judge.state_dict()}
-    blob["report"] = report
-    with atomic_write(path) as f:
-        torch.save(blob, f)
+    payload = {"config": asdict(config), "state_dict": judge.state_dict(), "report": report}
+    save_bundle(path, FORMAT, payload)
     return judge, report
 
 

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from ..device import default_device
-from ..io import atomic_write
+from ..io import load_bundle, save_bundle
 
 # ---------------------------------------------------------------------------------------
 # Shapes: a small CNN trained jointly
@@ -94,6 +94,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 RESIZE = 256  # images are resized to RESIZE x RESIZE, then cut into ten 224 x 224 views
 CROP = 224
 VIEWS = 10
+FEATURES_FORMAT = "t2ilib.image_features"  # the bundle kind of the feature cache
 FEATURE_DIM = 1024
 
 
@@ -193,11 +194,13 @@ def cached_googlenet_features(
     meta = {"key": key, "n": len(images), "weights": str(weights), "views": VIEWS}
     fingerprint = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()
     if path.exists():
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            blob = load_bundle(path, FEATURES_FORMAT, required=("fingerprint", "features"))
+        except ValueError:  # unreadable or foreign: a cache entry is recomputed, not trusted
+            blob = {}
         if blob.get("fingerprint") == fingerprint:
             return blob["features"]
     features = googlenet_features(images, model, **kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as f:
-        torch.save({"fingerprint": fingerprint, "meta": meta, "features": features}, f)
+    payload = {"fingerprint": fingerprint, "meta": meta, "features": features}
+    save_bundle(path, FEATURES_FORMAT, payload)
     return features

@@ -57,7 +57,7 @@ from torch import nn
 
 from ..device import default_device
 from ..evaluate.retrieval import embed_images
-from ..io import atomic_write, write_text_atomic
+from ..io import load_bundle, save_bundle, write_text_atomic
 from ..losses import ds_sje
 from ..models.char_cnn_rnn import CharCNNRNNConfig, preset
 from ..models.image_encoder import ShapesImageEncoder, ShapesImageEncoderConfig
@@ -68,6 +68,7 @@ CHECKPOINT = "checkpoint.pt"
 TEXT_ENCODER = "text_encoder.pt"
 IMAGE_ENCODER = "image_encoder.pt"
 CHECKPOINT_FORMAT = "t2ilib.encoder_checkpoint"
+IMAGE_ENCODER_FORMAT = "t2ilib.image_encoder"
 
 # ---------------------------------------------------------------------------------------
 # Data: images (or image features), encoded captions, class labels
@@ -406,8 +407,7 @@ def train_encoder(
             return
         out.mkdir(parents=True, exist_ok=True)
         text_encoder.metadata.update(steps=step, seconds=round(seconds, 1))
-        blob = {
-            "format": CHECKPOINT_FORMAT,
+        payload = {
             "step": step,
             "seconds": seconds,
             "image_pretrained": pretrained,
@@ -420,8 +420,7 @@ def train_encoder(
             "sampler": sampler.state_dict(),
             "history": history,
         }
-        with atomic_write(ckpt_path) as f:
-            torch.save(blob, f)
+        save_bundle(ckpt_path, CHECKPOINT_FORMAT, payload)
         text_encoder.save(out / TEXT_ENCODER)
         save_image_encoder(image_encoder, out / IMAGE_ENCODER)
 
@@ -585,19 +584,14 @@ def _check_resumable(state: dict, config: EncoderTrainConfig, data: EncoderData,
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
-    """A training checkpoint written by :func:`train_encoder` (``weights_only`` load)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no encoder checkpoint at {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ValueError(
-            f"{path} is unreadable ({e}); delete it to start over, or restore a copy"
-        ) from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a t2ilib encoder training checkpoint")
-    return state
+    """A training checkpoint written by :func:`train_encoder`, checked
+    (:func:`t2ilib.io.load_bundle`)."""
+    return load_bundle(
+        path,
+        CHECKPOINT_FORMAT,
+        hint="delete it to start over, or restore a copy",
+        required=("step", "config", "text_encoder", "image_encoder", "optimizer"),
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -614,22 +608,21 @@ def _image_encoder_config(image_encoder: nn.Module) -> dict:
 
 def save_image_encoder(image_encoder: nn.Module, path: str | os.PathLike) -> None:
     """Write the image encoder's kind, config and weights to ``path`` atomically."""
-    blob = {
+    payload = {
         "config": _image_encoder_config(image_encoder),
-        "state_dict": {k: v.detach().cpu() for k, v in image_encoder.state_dict().items()},
+        "state_dict": image_encoder.state_dict(),
     }
-    with atomic_write(path) as f:
-        torch.save(blob, f)
+    save_bundle(path, IMAGE_ENCODER_FORMAT, payload)
 
 
 def load_image_encoder(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
     """The image encoder saved beside a text encoder by :func:`train_encoder`, in eval mode."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no image encoder at {path}; it is written by `python -m t2ilib train-encoder`"
-        )
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob = load_bundle(
+        path,
+        IMAGE_ENCODER_FORMAT,
+        hint="it is written beside text_encoder.pt by `python -m t2ilib train-encoder`",
+        required=("config", "state_dict"),
+    )
     c = blob["config"]
     if c["kind"] == "identity":
         return nn.Identity()

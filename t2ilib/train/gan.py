@@ -75,6 +75,7 @@ from ..data.gan_data import (  # noqa: F401 - re-exported: chapters import them 
 from ..device import default_device
 from ..models.dcgan import DCGANConfig, Discriminator, Generator, set_text_statistics
 from ..sampling import generate
+from ..text_encoder import TextEncoder
 from . import checkpoint
 
 VARIANTS = ("dcgan", "gan", "gan-cls", "gan-int", "gan-int-cls")
@@ -658,7 +659,7 @@ class GANTrainer:
         blob = checkpoint.read(path)
         encoder = None
         if blob.get("text_encoder") is not None:
-            encoder = checkpoint.encoder_from_payload(blob["text_encoder"])
+            encoder = TextEncoder.from_payload(blob["text_encoder"])
         try:
             return cls.from_state_dict(
                 blob, data, encoder=encoder, device=device, max_steps=max_steps
