@@ -257,16 +257,27 @@ def _group_norm(c: int) -> nn.GroupNorm:
 def _dcgan_trunk(c: DCGANConfig, norm) -> list[nn.Module]:
     """The authors' image trunk: strided 4x4 convolutions down to (B, ndf*8, 4, 4)."""
     ndf = c.ndf
-    widths = [ndf, ndf * 2, ndf * 4, ndf * 8] if c.image_size == 64 else [ndf * 2, ndf * 4, ndf * 8]
-    # The first convolution has no batch norm (Radford et al.).
-    layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 4, 2, 1, bias=False), _d_act()]
-    # state size: (B, widths[0], S/2, S/2)
-    for i in range(1, len(widths)):
-        layers += [nn.Conv2d(widths[i - 1], widths[i], 4, 2, 1, bias=False), norm(widths[i])]
-        if i == len(widths) - 1 and c.residual:
-            layers.append(ResidualBlock(widths[i], ndf * 2, _d_act(), norm))
-        layers.append(_d_act())
-    return layers  # (B, ndf*8, 4, 4)
+    # The first convolution has no normalisation (Radford et al. 2016).
+    if c.image_size == 64:
+        layers: list[nn.Module] = [
+            nn.Conv2d(3, ndf, 4, 2, 1, bias=False),
+            _d_act(),
+            # state size: (B, ndf, 32, 32)
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+            norm(ndf * 2),
+            _d_act(),
+        ]
+    else:  # S = 32: the ndf stage is dropped
+        layers = [nn.Conv2d(3, ndf * 2, 4, 2, 1, bias=False), _d_act()]
+    # state size: (B, ndf*2, 16, 16)
+    layers += [nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), norm(ndf * 4), _d_act()]
+    # state size: (B, ndf*4, 8, 8)
+    layers += [nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), norm(ndf * 8)]
+    if c.residual:
+        layers.append(ResidualBlock(ndf * 8, ndf * 2, _d_act(), norm))
+    layers.append(_d_act())
+    # state size: (B, ndf*8, 4, 4)
+    return layers
 
 
 def _vgg_trunk(c: DCGANConfig, norm) -> tuple[list[nn.Module], int]:
@@ -321,34 +332,33 @@ class Generator(nn.Module):
         else:
             self.project = None
             in_ch = c.nz
-        # Widths of the hidden stages from 4x4 up; at S = 32 the ngf stage is dropped.
-        widths = (
-            [ngf * 8, ngf * 4, ngf * 2, ngf] if c.image_size == 64 else [ngf * 8, ngf * 4, ngf * 2]
-        )
         # g_cond_bn: the stage BatchNorms (not those inside residual blocks) are conditional.
         cond_bn = c.conditional and c.g_cond_bn
 
-        def stage_bn(ch: int) -> nn.Module:
+        def bn(ch: int) -> nn.Module:
             return ConditionalBatchNorm2d(ch, c.nt) if cond_bn else _bn(ch)
 
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(in_ch, widths[0], 4, 1, 0, bias=False),
-            stage_bn(widths[0]),
-        ]
+        # input: [z, t] as a 1x1 map, (B, nz + nt, 1, 1)
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_ch, ngf * 8, 4, 1, 0, bias=False)]
+        layers.append(bn(ngf * 8))
         if c.residual:
-            layers.append(ResidualBlock(widths[0], ngf * 2, _g_act()))
+            layers.append(ResidualBlock(ngf * 8, ngf * 2, _g_act()))
         layers.append(_g_act())
         # state size: (B, ngf*8, 4, 4)
-        for i in range(1, len(widths)):
-            layers += [
-                nn.ConvTranspose2d(widths[i - 1], widths[i], 4, 2, 1, bias=False),
-                stage_bn(widths[i]),
-            ]
-            if c.residual and i == 1:
-                layers.append(ResidualBlock(widths[1], ngf, _g_act()))
-            layers.append(_g_act())
-        # state size: (B, ngf, S/2, S/2)   [S = 64; (B, ngf*2, 16, 16) at S = 32]
-        layers += [nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), bn(ngf * 4)]
+        if c.residual:
+            layers.append(ResidualBlock(ngf * 4, ngf, _g_act()))
+        layers.append(_g_act())
+        # state size: (B, ngf*4, 8, 8)
+        layers += [nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), bn(ngf * 2)]
+        layers.append(_g_act())
+        # state size: (B, ngf*2, 16, 16)
+        last = ngf * 2
+        if c.image_size == 64:  # at S = 32 the ngf stage is dropped
+            layers += [nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), bn(ngf), _g_act()]
+            # state size: (B, ngf, 32, 32)
+            last = ngf
+        layers += [nn.ConvTranspose2d(last, 3, 4, 2, 1, bias=False), nn.Tanh()]
         # state size: (B, 3, S, S)
         self.net = nn.Sequential(*layers)
         init_weights(self)
