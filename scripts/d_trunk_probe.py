@@ -47,8 +47,8 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown trunks {unknown}; valid trunks are {', '.join(TRUNKS)}")
 
-    train = Shapes(6000, split="trainval", image_size=32, seed=11)
-    test = Shapes(1000, split="trainval", image_size=32, seed=12)
+    train = Shapes(6000, split="trainval", image_size=32, seed=11, layout="anywhere")
+    test = Shapes(1000, split="trainval", image_size=32, seed=12, layout="anywhere")
     x_train, y_train = train.images.float() / 127.5 - 1.0, train.attributes["shape"].long()
     x_test, y_test = test.images.float() / 127.5 - 1.0, test.attributes["shape"].long()
 

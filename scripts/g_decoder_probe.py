@@ -47,6 +47,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--encoder", required=True, help="text_encoder.pt (chapter 2's run)")
     ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--layout", default="anywhere", help="Shapes layout (default: anywhere)")
     ap.add_argument("--cache", default="runs/ablation", help="folder for cached embeddings")
     ap.add_argument("--out", required=True, help="JSON lines, appended")
     args = ap.parse_args()
@@ -54,8 +55,8 @@ def main() -> None:
     encoder = load_text_encoder(args.encoder)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    train = Shapes(10_000, split="trainval", image_size=32, seed=0)
-    test = Shapes(600, split="trainval", image_size=32, seed=21)
+    train = Shapes(10_000, split="trainval", image_size=32, seed=0, layout=args.layout)
+    test = Shapes(600, split="trainval", image_size=32, seed=21, layout=args.layout)
     h_train = embed_captions_cached(encoder, train.captions, cache / "embeddings_10000_32.pt")
     h_test = embed_captions_cached(encoder, test.captions, cache / "embeddings_probe_600.pt")
     judge, _ = judging.load_judge(image_size=32)
@@ -87,6 +88,7 @@ def main() -> None:
             } | {"l1": round(float(loss.detach()), 4)}
     row = {
         "probe": "G as a supervised decoder (L1), told position, rotation and background",
+        "layout": args.layout,
         "accuracy": curve,
         "seconds": round(time.perf_counter() - start, 1),
         **measurements.provenance(),

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from t2ilib import measurements, profiles
-from t2ilib.data.shapes import Shapes
+from t2ilib.data.shapes import DEFAULT_LAYOUT, LAYOUTS, Layout, Shapes
 from t2ilib.evaluate import judge as judging
 from t2ilib.models import dcgan
 from t2ilib.text_encoder import embed_captions_cached, load_text_encoder
@@ -75,6 +75,19 @@ def main() -> None:
     ap.add_argument("--image-size", type=int, default=None, help="default: the profile's")
     ap.add_argument("--width", type=int, default=None, help="ngf = ndf; default: the profile's")
     ap.add_argument("--n", type=int, default=None, help="Shapes images; default: the profile's")
+    ap.add_argument(
+        "--layout",
+        default=DEFAULT_LAYOUT,
+        choices=list(LAYOUTS),
+        help="Shapes layout (rows before 2026-11-29 have none: they used 'anywhere')",
+    )
+    ap.add_argument(
+        "--position-spread",
+        type=float,
+        default=None,
+        help="with --max-rotation: train on a layout of your own (named 'custom')",
+    )
+    ap.add_argument("--max-rotation", type=float, default=None, help="degrees; see above")
     ap.add_argument("--per-class", type=int, default=16, help="judged images per class")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", default="runs/ablation", help="folder for cached embeddings")
@@ -86,18 +99,26 @@ def main() -> None:
     unknown = [n for n in names if n not in SETTINGS]
     if unknown:
         ap.error(f"unknown settings {unknown}; valid settings are {', '.join(SETTINGS)}")
+    if (args.position_spread is None) != (args.max_rotation is None):
+        ap.error("--position-spread and --max-rotation go together")
+    if args.position_spread is not None:
+        LAYOUTS["custom"] = Layout(args.position_spread, args.max_rotation)
+        args.layout = "custom"
+    layout = LAYOUTS[args.layout]
     P = profiles.current()
     size = args.image_size or P.gan_image_size
     n = args.n or P.shapes_n
     encoder = load_text_encoder(args.encoder)
-    shapes = Shapes(n, split="trainval", image_size=size, seed=0)
+    shapes = Shapes(n, split="trainval", image_size=size, seed=0, layout=args.layout)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     emb = embed_captions_cached(encoder, shapes.captions, cache / f"embeddings_{n}_{size}.pt")
     data = GANData(images=shapes.images, embeddings=emb, labels=shapes.labels)
     judge, judge_report = judging.load_judge(image_size=size)
     print(f"judge on held-out real images: {judge_report}", flush=True)
-    real = Shapes(2000, split="trainval", image_size=size, seed=judging.JUDGE_TEST_SEED).images
+    real = Shapes(
+        2000, split="trainval", image_size=size, seed=judging.JUDGE_TEST_SEED, layout=args.layout
+    ).images
 
     for name in names:
         recipe, model_changes, train_changes = SETTINGS[name]
@@ -132,6 +153,9 @@ def main() -> None:
                 "train_seconds": round(trainer._seconds, 1),
                 "wall_seconds": round(seconds, 1),
                 "image_size": size,
+                "layout": args.layout,
+                "position_spread": layout.position_spread,
+                "max_rotation": layout.max_rotation,
                 "width": width,
                 "d_real": trainer.history["d_real"][-1],
                 "d_fake": trainer.history["d_fake"][-1],

@@ -23,7 +23,9 @@ import sys
 import time
 
 from . import profiles
+from .data.shapes import DEFAULT_LAYOUT as SHAPES_DEFAULT_LAYOUT
 from .data.shapes import IMAGE_SIZES as SHAPES_IMAGE_SIZES
+from .data.shapes import LAYOUTS as SHAPES_LAYOUTS
 from .models import char_cnn_rnn, dcgan
 from .train.encoder import OPTIMIZERS
 from .train.gan import VARIANTS as GAN_VARIANTS
@@ -50,10 +52,13 @@ def _prepare_shapes(args: argparse.Namespace) -> int:
 
     n = args.n if args.n is not None else profiles.current().shapes_n
     start = time.perf_counter()
-    status = shapes.prepare(args.root, n, image_size=args.image_size, seed=args.seed)
+    status = shapes.prepare(
+        args.root, n, image_size=args.image_size, seed=args.seed, layout=args.layout
+    )
     seconds = time.perf_counter() - start
     messages = {
-        "complete": f"{args.root} already holds Shapes (n={n}, seed={args.seed}); nothing to do",
+        "complete": f"{args.root} already holds Shapes (n={n}, seed={args.seed}, "
+        f"layout={args.layout}); nothing to do",
         "completed": f"completed the partial Shapes export in {args.root} ({seconds:.1f} s)",
         "written": f"wrote {n} Shapes images and captions to {args.root} ({seconds:.1f} s)",
     }
@@ -125,6 +130,12 @@ def _add_prepare(sub) -> None:
         default=64,
         choices=SHAPES_IMAGE_SIZES,
         help="Shapes: image side",
+    )
+    p.add_argument(
+        "--layout",
+        default=SHAPES_DEFAULT_LAYOUT,
+        choices=SHAPES_LAYOUTS,
+        help=f"Shapes: where objects sit and how far they turn (default {SHAPES_DEFAULT_LAYOUT})",
     )
     p.add_argument(
         "--download",

@@ -56,3 +56,17 @@ def test_prepare_shapes_end_to_end_in_a_subprocess(tmp_path):
     assert other.returncode == 2
     assert other.stderr.count("\n") == 1 and "Traceback" not in other.stderr
     assert (root / shapes.MANIFEST).exists()
+
+
+def test_prepare_shapes_layout_is_recorded_and_read_back(tmp_path):
+    from t2ilib.data.gan_data import shapes_root_params
+
+    root = tmp_path / "s"
+    args = ["prepare", "shapes", "--root", str(root), "--n", "48", "--image-size", "32"]
+    assert cli.main([*args, "--layout", "anywhere"]) == 0
+    assert shapes_root_params(root) == {"n": 48, "image_size": 32, "seed": 0, "layout": "anywhere"}
+    attrs = (root / shapes.ATTRIBUTES_FILE).read_text().splitlines()[1:]
+    assert max(abs(float(line.split()[-1])) for line in attrs) > 20  # turned past "centred"
+    assert cli.main([*args, "--layout", "centred"]) == 2  # another layout: refused
+    with pytest.raises(SystemExit):
+        cli.main([*args, "--layout", "middle"])

@@ -56,7 +56,7 @@ def test_one_line_errors(run, tmp_path, capsys):
     cases = [
         (str(tmp_path / "missing.pt"), "no GAN checkpoint at"),
         (str(tmp_path / "foreign.pt"), "is not a t2ilib GAN checkpoint"),
-        (str(root / "enc.pt"), "text-encoder file, not a GAN checkpoint"),
+        (str(root / "enc.pt"), "is a t2ilib text encoder, not a GAN checkpoint"),
     ]
     for path, message in cases:
         args = ["sample", "--checkpoint", path, "--caption", "x", "--out", str(tmp_path / "g.png")]

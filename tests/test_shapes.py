@@ -197,7 +197,7 @@ def test_prepare_completes_a_partial_root(tmp_path):
     before = {p: p.read_bytes() for p in files}
     # Simulate an interrupted run: the intent file is back, the manifest and some files gone.
     (root / shapes.MANIFEST).unlink()
-    (root / shapes.INTENT).write_text(json.dumps(shapes._params(30, 32, 0)))
+    (root / shapes.INTENT).write_text(json.dumps(shapes._params(30, 32, 0, shapes.DEFAULT_LAYOUT)))
     victims = [p for p in files if p.suffix == ".png"][:5]
     for p in victims:
         p.unlink()
@@ -207,7 +207,7 @@ def test_prepare_completes_a_partial_root(tmp_path):
     assert not (root / shapes.INTENT).exists()
     # A partial root is refused when asked for other parameters.
     (root / shapes.MANIFEST).unlink()
-    (root / shapes.INTENT).write_text(json.dumps(shapes._params(30, 32, 0)))
+    (root / shapes.INTENT).write_text(json.dumps(shapes._params(30, 32, 0, shapes.DEFAULT_LAYOUT)))
     with pytest.raises(ValueError, match="partial Shapes export made with n=30"):
         shapes.prepare(root, 31, image_size=32, seed=0)
 
@@ -264,3 +264,38 @@ def test_draw_rejects_unknown_names():
         shapes.draw("star", "mauve", "small")
     with pytest.raises(ValueError, match="rotation has 2 values; expected 1 or 3"):
         shapes.draw("star", ["red", "blue", "pink"], "small", rotation=[0, 1])
+
+
+def test_layouts_share_one_random_stream_and_differ_only_in_style():
+    a = shapes.make_dataset(240, image_size=32, seed=5, layout="anywhere")
+    c = shapes.make_dataset(240, image_size=32, seed=5, layout="centred")
+    for key in ("labels", "shape", "colour", "size", "background"):
+        assert np.array_equal(getattr(a, key), getattr(c, key)), key
+    assert a.captions == c.captions
+    # "centred" pulls every centre towards the middle by its spread, and scales the angle.
+    lay = shapes.LAYOUTS["centred"]
+    np.testing.assert_allclose(
+        c.position - 0.5, lay.position_spread * (a.position - 0.5), atol=1e-6
+    )
+    np.testing.assert_allclose(c.rotation, a.rotation * lay.max_rotation / 45.0, atol=1e-3)
+    assert np.abs(c.rotation).max() <= lay.max_rotation
+    assert np.abs(a.rotation).max() > 40  # anywhere: turned by up to 45 degrees
+    assert not np.array_equal(a.images, c.images)
+
+
+def test_unknown_layout_is_refused_with_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown layout 'middle'; valid layouts are"):
+        shapes.Shapes(48, layout="middle")
+
+
+def test_prepare_refuses_a_root_of_another_layout_and_reads_old_roots_as_anywhere(tmp_path):
+    root = tmp_path / "s"
+    assert shapes.prepare(root, 48, image_size=32, layout="anywhere") == "written"
+    with pytest.raises(ValueError, match="layout=anywhere, not .*layout=centred"):
+        shapes.prepare(root, 48, image_size=32, layout="centred")
+    # A manifest written before layouts existed describes an "anywhere" export.
+    manifest = root / shapes.MANIFEST
+    found = json.loads(manifest.read_text())
+    del found["layout"]
+    manifest.write_text(json.dumps(found))
+    assert shapes.prepare(root, 48, image_size=32, layout="anywhere") == "complete"

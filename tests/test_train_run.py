@@ -23,7 +23,7 @@ def test_a_run_starts_records_its_data_and_resumes_where_it_stopped(tmp_path):
     recorded = json.loads((out / run.RUN_FILE).read_text())
     assert recorded == {
         "dataset": "shapes",
-        "data": {"n": 32, "image_size": 32, "seed": 0},
+        "data": {"n": 32, "image_size": 32, "seed": 0, "layout": "centred"},
         "variant": "dcgan",
         "encoder": None,
     }

@@ -139,6 +139,7 @@ def shapes_data(
     seed: int = 0,
     *,
     split: str = "trainval",
+    layout: str = shapes.DEFAULT_LAYOUT,
     encoder=None,
     cache: str | os.PathLike | None = None,
 ) -> GANData:
@@ -146,7 +147,7 @@ def shapes_data(
     embeddings (N, 10, 1024) of every caption (stored at ``cache`` and reused while the
     encoder and captions are unchanged). The default split holds out the zero-shot classes.
     """
-    ds = shapes.Shapes(n, split=split, image_size=image_size, seed=seed)
+    ds = shapes.Shapes(n, split=split, image_size=image_size, seed=seed, layout=layout)
     embeddings = None
     if encoder is not None:
         from ..text_encoder import embed_captions, embed_captions_cached
@@ -159,7 +160,7 @@ def shapes_data(
 
 
 def shapes_root_params(root: str | os.PathLike) -> dict:
-    """(n, image_size, seed) of a Shapes export written by ``python -m t2ilib prepare
+    """(n, image_size, seed, layout) of a Shapes export written by ``python -m t2ilib prepare
     shapes``, read from its manifest. Shapes is deterministic, so the trainer regenerates
     the same images and captions in memory from them instead of decoding the PNGs."""
     manifest = Path(root) / shapes.MANIFEST
@@ -170,6 +171,8 @@ def shapes_root_params(root: str | os.PathLike) -> dict:
         )
     try:
         found = json.loads(manifest.read_text())
-        return {k: int(found[k]) for k in ("n", "image_size", "seed")}
+        params = {k: int(found[k]) for k in ("n", "image_size", "seed")}
+        # exports written before layouts existed used "anywhere"
+        return {**params, "layout": str(found.get("layout", "anywhere"))}
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{manifest} is unreadable ({e}); run prepare again") from None

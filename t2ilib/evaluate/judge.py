@@ -40,6 +40,9 @@ from ..io import load_bundle, save_bundle
 
 JUDGE_SEED = 7_919  # Shapes seed of the judge's training images (generators train on seed 0)
 JUDGE_TEST_SEED = 7_920  # Shapes seed of its held-out test images
+# The judge learns from the widest layout, objects anywhere and turned up to 45 degrees, so
+# that one judge reads the images of every layout (and a G that draws off-centre).
+JUDGE_LAYOUT = "anywhere"
 FORMAT = "t2ilib.shapes_judge"
 # Attribute heads: name -> number of classes (position is a regression, 2 numbers).
 HEADS: dict[str, int] = {
@@ -151,7 +154,9 @@ def train_judge(config: JudgeConfig, *, progress: bool = False) -> tuple[Judge, 
     start = time.perf_counter()
     torch.manual_seed(config.seed)
     S = config.image_size
-    train = shapes.Shapes(config.train_images, split="all", image_size=S, seed=JUDGE_SEED)
+    train = shapes.Shapes(
+        config.train_images, split="all", image_size=S, seed=JUDGE_SEED, layout=JUDGE_LAYOUT
+    )
     x_all, y_all = train.images, _targets(train)
     judge = Judge(config)
     opt = torch.optim.Adam(judge.parameters(), lr=config.lr)
@@ -178,7 +183,9 @@ def train_judge(config: JudgeConfig, *, progress: bool = False) -> tuple[Judge, 
             print(f"judge step {step + 1}/{config.steps}: loss {float(loss):.3f}", flush=True)
     judge.eval()
     seconds = time.perf_counter() - start
-    test = shapes.Shapes(config.test_images, split="all", image_size=S, seed=JUDGE_TEST_SEED)
+    test = shapes.Shapes(
+        config.test_images, split="all", image_size=S, seed=JUDGE_TEST_SEED, layout=JUDGE_LAYOUT
+    )
     report = evaluate_real(judge, test.images, _targets(test))
     report["train_seconds"] = seconds
     return judge, report
@@ -431,6 +438,7 @@ def evaluate_checkpoint(
 
     S = G.config.image_size
     if captions is None:
+        # Real images of the default layout, the distribution the generators train on.
         real = shapes.Shapes(2000, split="trainval", image_size=S, seed=JUDGE_TEST_SEED).images
         metrics = evaluate_generator(
             G, encoder, judge, per_class=per_class, seed=seed, real_images=real

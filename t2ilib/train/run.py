@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .. import profiles
-from ..data import gan_data
+from ..data import gan_data, shapes
 from ..io import write_text_atomic
 from ..models import dcgan
 from . import recipes
@@ -39,6 +39,7 @@ def _new_run(out: Path, P, *, dataset, root, n, image_size, variant, encoder) ->
             "n": n or P.shapes_n,
             "image_size": image_size or P.gan_image_size,
             "seed": 0,
+            "layout": shapes.DEFAULT_LAYOUT,
         }
     conditional = variant != "dcgan"
     if conditional and encoder is None and dataset != "cache":
@@ -72,6 +73,7 @@ def _load_data(run: dict, out: Path, encoder) -> tuple[gan_data.GANData, int]:
         d["n"],
         d["image_size"],
         d["seed"],
+        layout=d.get("layout", "anywhere"),  # runs started before layouts used "anywhere"
         encoder=encoder,
         cache=out / "embeddings.pt" if encoder is not None else None,
     )
