@@ -63,6 +63,7 @@ SETTINGS: dict[str, tuple[str, dict, dict]] = {
         {"d_pretrain_steps": 400},
     ),
     "stable-pre": ("stable", {}, {"d_pretrain_steps": 400}),
+    "stable-anneal": ("stable", {}, {"lr_anneal": 0.5}),
 }
 
 

@@ -90,6 +90,17 @@ def test_lr_is_halved_every_decay_every_epochs():
     assert [t.lr_at(e) for e in (0, 99, 100, 250)] == [2e-4, 2e-4, 1e-4, 5e-5]
 
 
+def test_lr_anneal_falls_linearly_to_zero_over_the_last_fraction_and_is_applied():
+    t = GANTrainer(tiny_data(), TINY, tiny_config(max_steps=8, lr_anneal=0.5), device="cpu")
+    got = [t.lr_at(0, s) for s in (0, 3, 4, 6, 8)]
+    assert got == pytest.approx([2e-4, 2e-4, 2e-4, 1e-4, 0.0])
+    t.train(progress=False)  # the optimisers used the annealed rate at the last step
+    assert t.opt_d.param_groups[0]["lr"] == pytest.approx(2e-4 * 1 / 4)
+    assert t.opt_g.param_groups[0]["lr"] == pytest.approx(2e-4 * t.config.g_lr_ratio / 4)
+    with pytest.raises(ValueError, match="lr_anneal must be in"):
+        tiny_config(lr_anneal=1.5)
+
+
 def test_d_steps_lower_d_loss_on_a_fixed_batch():
     t = GANTrainer(tiny_data(), TINY, tiny_config(), device="cpu")
     batch = t.next_batch()

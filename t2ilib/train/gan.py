@@ -93,6 +93,7 @@ class GANTrainConfig(DictConfig):
     beta2: float = 0.999  # Adam beta2 (the default; not set in the Lua code)
     lr_decay: float = 0.5  # factor applied to lr every decay_every epochs
     decay_every: int = 100  # epochs between lr decays (paper: 100; COCO: 40)
+    lr_anneal: float = 0.0  # > 0: over this last fraction of the run lr falls linearly to 0
     epochs: int = 600  # length of the run in epochs (paper: 600; COCO: 200)
     max_steps: int = 0  # if > 0, stop after this many steps instead (chapters, tests)
     captions_per_sample: int = 4  # caption embeddings averaged per image (paper: 4 of 10)
@@ -123,6 +124,8 @@ class GANTrainConfig(DictConfig):
             raise ValueError(f"unknown loss {self.loss!r}; valid losses are {losses.LOSSES}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not 0.0 <= self.lr_anneal <= 1.0:
+            raise ValueError(f"lr_anneal must be in [0, 1], got {self.lr_anneal}")
         if self.r1_gamma < 0 or self.mode_seeking < 0 or self.matching_weight < 0:
             raise ValueError(
                 "r1_gamma, mode_seeking and matching_weight must be >= 0, got "
@@ -266,9 +269,20 @@ class GANTrainer:
         c = self.config
         return c.max_steps if c.max_steps > 0 else c.epochs * self.steps_per_epoch
 
-    def lr_at(self, epoch: int) -> float:
-        """lr * lr_decay ** (epoch // decay_every): the paper's step schedule."""
-        return self.config.lr * self.config.lr_decay ** (epoch // self.config.decay_every)
+    def lr_at(self, epoch: int, step: int = 0) -> float:
+        """lr * lr_decay ** (epoch // decay_every), the paper's step schedule; with
+        ``lr_anneal`` = a > 0, also scaled by (T - step) / (a T) over the last a T of the
+        run's T steps, down to 0 at its end (the linear decay of pix2pix, Isola et al.
+        2017): the last updates shrink, so the run ends on a settled G rather than
+        wherever the game's oscillation stands."""
+        c = self.config
+        lr = c.lr * c.lr_decay ** (epoch // c.decay_every)
+        if c.lr_anneal > 0:
+            total = self.total_steps
+            start = (1.0 - c.lr_anneal) * total
+            if step >= start:
+                lr *= max(0.0, (total - step) / (total - start))
+        return lr
 
     def _epoch_order(self, epoch: int) -> torch.Tensor:
         # A permutation per epoch, from (seed, epoch) alone, so resuming mid-epoch finds it.
@@ -408,7 +422,7 @@ class GANTrainer:
             batch = self.next_batch()
         x, h = batch["x"], batch.get("h")  # (B, 3, S, S), (B, 1024) or None
         B = x.shape[0]
-        lr = self.lr_at(self.epoch)
+        lr = self.lr_at(self.epoch, self.step_count)
         for opt, rate in ((self.opt_d, lr), (self.opt_g, lr * c.g_lr_ratio)):
             for group in opt.param_groups:
                 group["lr"] = rate
