@@ -137,7 +137,9 @@ def test_tiny_batch_can_be_overfitted():
     z, h = torch.randn(4, c.nz), torch.randn(4, c.embedding_dim)
     from t2ilib.data.shapes import make_dataset
 
-    target = torch.from_numpy(make_dataset(4, 32, seed=0).images).permute(0, 3, 1, 2) / 127.5 - 1
+    # the four images this threshold was set on (200 Adam steps reach L1 0.1 on them)
+    images = make_dataset(4, 32, seed=0, layout="anywhere").images
+    target = torch.from_numpy(images).permute(0, 3, 1, 2) / 127.5 - 1
     opt = torch.optim.Adam(G.parameters(), lr=3e-3)
     for _ in range(200):
         loss = (G(z, h) - target).abs().mean()

@@ -36,12 +36,13 @@ and 4 show the numbers. Two were measured and left off:
 
 On the default ``centred`` layout of Shapes (``t2ilib/results/gan_curve_cpu.jsonl``) the
 ``stable`` GAN baseline draws the asked shape in 56% of images at step 2,000 (chapter 4's
-budget, 8.5 minutes on 2 cores) and 77-82% from step 6,500, the asked colour in 87-95%
+budget, 10 minutes on 2 cores) and 77-82% from step 6,500, the asked colour in 87-95%
 from step 1,000 on. On the ``anywhere`` layout, where the object may sit anywhere and turn
 by 45 degrees, it drew the asked colour in 90% of images after 1,000 steps but the asked
 shape in about 25% (chance 17%) until step 6,000, and none of the switches below changed
-that; the layout did (``layout_search_cpu.jsonl``). On ``anywhere``, one switch at a time, 1,000 steps each (``stable-*`` rows of ``recipe_search_cpu.jsonl``), none
-of these did better on shape: no mode seeking (25%, and the backgrounds collapsed to 2),
+that; the layout did (``layout_search_cpu.jsonl``). On ``anywhere``, one switch at a
+time, 1,000 steps each (``stable-*`` rows of ``recipe_search_cpu.jsonl``), none of these
+did better on shape: no mode seeking (25%, and the backgrounds collapsed to 2),
 Adam betas (0.5, 0.999) (21%), a twice-wider D (21% at step 500, 2.4x slower), conditional
 BatchNorm in G (``g_cond_bn``, 21% at 500), a max-pooled projection (``d_pool="max"``, 19%
 at 500), and a VGG-style D with GroupNorm (``d_trunk="vgg"``, ``d_norm="spectral-group"``,
