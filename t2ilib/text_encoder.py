@@ -93,7 +93,7 @@ class TextEncoder(nn.Module):
         file, and what a GAN checkpoint embeds to record the encoder that conditions G."""
         return {
             "config": asdict(self.config),
-            "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "state_dict": self.net.state_dict(),  # moved to the CPU by save_bundle
             "metadata": dict(self.metadata),
         }
 

@@ -170,9 +170,10 @@ def shapes_root_params(root: str | os.PathLike) -> dict:
             f"`python -m t2ilib prepare shapes --root {root}`, or omit --root"
         )
     try:
-        found = json.loads(manifest.read_text())
-        params = {k: int(found[k]) for k in ("n", "image_size", "seed")}
-        # exports written before layouts existed used "anywhere"
-        return {**params, "layout": str(found.get("layout", "anywhere"))}
+        found = shapes.with_layout(json.loads(manifest.read_text()))
+        return {
+            **{k: int(found[k]) for k in ("n", "image_size", "seed")},
+            "layout": found["layout"],
+        }
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{manifest} is unreadable ({e}); run prepare again") from None

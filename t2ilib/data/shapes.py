@@ -100,6 +100,8 @@ LAYOUTS: dict[str, Layout] = {
     "anywhere": Layout(position_spread=1.0, max_rotation=45.0),
 }
 DEFAULT_LAYOUT = "centred"
+# Exports, runs and measurements that record no layout were made before layouts existed.
+LEGACY_LAYOUT = "anywhere"
 
 CLASSES: tuple[tuple[str, str], ...] = tuple((s, c) for s in SHAPES for c in COLOURS)
 
@@ -232,7 +234,6 @@ class ShapesData:
     rotation: np.ndarray  # (N,) float32, degrees
     seed: int
     image_size: int
-    layout: str = DEFAULT_LAYOUT
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -483,7 +484,6 @@ def make_dataset(
         rotation=attrs["rotation"],
         seed=seed,
         image_size=image_size,
-        layout=layout,
     )
 
 
@@ -661,9 +661,9 @@ def _params(n: int, image_size: int, seed: int, layout: str) -> dict:
     }
 
 
-def _with_layout(found: dict) -> dict:
-    """A manifest's parameters; exports written before layouts existed used "anywhere"."""
-    return {**found, "layout": found.get("layout", "anywhere")}
+def with_layout(found: dict) -> dict:
+    """A manifest's parameters, with :data:`LEGACY_LAYOUT` where it records no layout."""
+    return {**found, "layout": found.get("layout", LEGACY_LAYOUT)}
 
 
 def prepare(
@@ -689,7 +689,7 @@ def prepare(
     manifest, intent = root / MANIFEST, root / INTENT
 
     if manifest.exists():
-        found = _with_layout(_read_json(manifest))
+        found = with_layout(_read_json(manifest))
         if {k: found.get(k) for k in params} != params:
             raise ValueError(
                 f"{root} already holds Shapes made with {_describe(found)}, not "
@@ -705,7 +705,7 @@ def prepare(
         )
 
     if intent.exists():
-        found = _with_layout(_read_json(intent))
+        found = with_layout(_read_json(intent))
         if found != params:
             raise ValueError(
                 f"{root} holds a partial Shapes export made with {_describe(found)}, not "

@@ -73,7 +73,7 @@ def _load_data(run: dict, out: Path, encoder) -> tuple[gan_data.GANData, int]:
         d["n"],
         d["image_size"],
         d["seed"],
-        layout=d.get("layout", "anywhere"),  # runs started before layouts used "anywhere"
+        layout=d.get("layout", shapes.LEGACY_LAYOUT),  # runs started before layouts
         encoder=encoder,
         cache=out / "embeddings.pt" if encoder is not None else None,
     )
