@@ -2,10 +2,13 @@
 
     flock /tmp/t2i-cpu.lock .venv/bin/python scripts/bench_gan.py            # dcgan and cub
     .venv/bin/python scripts/bench_gan.py --presets cub --batch 64 --device cuda --amp
+    .venv/bin/python scripts/bench_gan.py --presets dcgan --size 32 --width 32 \
+        --recipe stable --variants gan,gan-cls --mismatch image,text   # GAN-CLS's D step
 
-Each preset trains the ``gan`` variant on random uint8 images and random embeddings
-(the step's cost does not depend on the data), runs ``--warmup`` steps, then times
-``--steps`` steps one by one and reports the median images/s (batch / step time).
+Each preset trains each variant (GAN-CLS variants once per ``--mismatch``) on random uint8
+images and random embeddings (the step's cost does not depend on the data), runs
+``--warmup`` steps, then times ``--steps`` steps one by one and reports the median images/s
+(batch / step time), and each row's time relative to the first row of its preset.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import time
 import torch
 
 from t2ilib.models.dcgan import count_parameters, preset
+from t2ilib.train import recipes
 from t2ilib.train.gan import GANData, GANTrainConfig, GANTrainer
 
 
-def bench(name: str, args) -> dict:
+def bench(name: str, variant: str, mismatch: str, args) -> dict:
     model = preset(name, image_size=args.size)
     if args.width:
         model = preset(name, image_size=args.size, ngf=args.width, ndf=args.width)
@@ -33,13 +37,16 @@ def bench(name: str, args) -> dict:
         embeddings=torch.randn(n, 10, 1024, generator=g),
         labels=torch.arange(n) % 4,
     )
-    config = GANTrainConfig(
-        variant=args.variant,
+    config = GANTrainConfig.for_variant(
+        variant,
         batch_size=args.batch,
         amp=args.amp,
         channels_last=args.channels_last,
         compile=args.compile,
+        mismatch=mismatch,
     )
+    model, config = recipes.apply(args.recipe, model, config)
+    torch.manual_seed(0)
     t = GANTrainer(data, model, config, device=args.device)
     sync = torch.cuda.synchronize if t.device.type == "cuda" else (lambda: None)
     for _ in range(args.warmup):
@@ -54,6 +61,7 @@ def bench(name: str, args) -> dict:
     med = statistics.median(times)
     return {
         "preset": name,
+        "variant": variant + (f" ({mismatch})" if config.cls else ""),
         "G params": count_parameters(t.G),
         "D params": count_parameters(t.D),
         "step s": med,
@@ -64,7 +72,9 @@ def bench(name: str, args) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--presets", nargs="+", default=["dcgan", "cub"])
-    p.add_argument("--variant", default="gan")
+    p.add_argument("--variants", default="gan", help="comma list of variants")
+    p.add_argument("--mismatch", default="image", help="comma list: image, text (GAN-CLS)")
+    p.add_argument("--recipe", default="paper", choices=list(recipes.RECIPES))
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--width", type=int, default=0, help="ngf = ndf override (0: preset's)")
@@ -80,15 +90,21 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}, "
-        f"batch {args.batch}, {args.size}x{args.size}, variant {args.variant}, median of "
+        f"batch {args.batch}, {args.size}x{args.size}, recipe {args.recipe}, median of "
         f"{args.steps} steps after {args.warmup} warm-up"
     )
     for name in args.presets:
-        r = bench(name, args)
-        print(
-            f"{r['preset']:>8}: G {r['G params'] / 1e6:.1f}M, D {r['D params'] / 1e6:.1f}M "
-            f"params; {r['step s']:.3f} s/step, {r['images/s']:.1f} images/s"
-        )
+        first = None
+        for variant in args.variants.split(","):
+            cls = GANTrainConfig.for_variant(variant).cls
+            for mismatch in args.mismatch.split(",") if cls else ["image"]:
+                r = bench(name, variant, mismatch, args)
+                first = first or r["step s"]
+                print(
+                    f"{r['preset']:>8} {r['variant']:>18}: G {r['G params'] / 1e6:.1f}M, "
+                    f"D {r['D params'] / 1e6:.1f}M params; {r['step s']:.3f} s/step, "
+                    f"{r['images/s']:.1f} images/s, {r['step s'] / first:.2f}x the first"
+                )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,8 @@ def main() -> None:
     P = profiles.get(args.profile)
     ratio = P.gan_g_lr_ratio if args.g_lr_ratio is None else args.g_lr_ratio
     shapes = Shapes(args.images, split="trainval", image_size=P.gan_image_size, seed=0)
-    config = GANTrainConfig(
-        variant="dcgan", max_steps=args.steps, batch_size=P.batch_size, g_lr_ratio=ratio
+    config = GANTrainConfig.for_variant(
+        "dcgan", max_steps=args.steps, batch_size=P.batch_size, g_lr_ratio=ratio
     )
     trainer = GANTrainer(
         GANData(images=shapes.images),

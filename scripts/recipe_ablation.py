@@ -1,10 +1,11 @@
 """Which stabilisers make the text-conditional GAN learn on Shapes? Measured, not assumed.
 
-Trains the GAN baseline (variant ``gan``) on Shapes once per setting, with the same data,
-text encoder, seed and budget, and judges it every ``--eval-every`` steps with the Shapes
-judge (``t2ilib.evaluate.judge``): colour / shape / size accuracy for captions of seen and
-held-out classes, backgrounds over 64 noise vectors, Frechet distance on the judge's
-features. One JSON line per evaluation goes to ``--out``.
+Trains the GAN baseline (``--variant gan``, or another variant) on Shapes once per
+setting, with the same data, text encoder, seed and budget, and judges it every
+``--eval-every`` steps with the Shapes judge (``t2ilib.evaluate.judge``): colour / shape /
+size accuracy for captions of seen and held-out classes, backgrounds over 64 noise
+vectors, Frechet distance on the judge's features. One JSON line per evaluation goes to
+``--out``.
 
     python scripts/recipe_ablation.py --encoder RUN/text_encoder.pt --steps 3000 \
         --settings paper,sn,sn-hinge,stable --out ablation.jsonl
@@ -29,7 +30,7 @@ from t2ilib.models import dcgan
 from t2ilib.text_encoder import embed_captions_cached, load_text_encoder
 from t2ilib.train import recipes
 from t2ilib.train.encoder import load_image_encoder
-from t2ilib.train.gan import GANData, GANTrainConfig, GANTrainer
+from t2ilib.train.gan import MISMATCH, VARIANTS, GANData, GANTrainConfig, GANTrainer
 from t2ilib.viz import save_grid
 
 # name -> (recipe, model changes, train changes)
@@ -63,7 +64,11 @@ SETTINGS: dict[str, tuple[str, dict, dict]] = {
         {"d_pretrain_steps": 400},
     ),
     "stable-pre": ("stable", {}, {"d_pretrain_steps": 400}),
-    "stable-anneal": ("stable", {}, {"lr_anneal": 0.5}),
+    "stable-anneal": ("stable", {}, {"lr_anneal": 0.5}),  # chapter 4's run
+    # chapter 4's run with a lighter mode-seeking term (faint objects vary the most)
+    "stable-anneal-ms0.5": ("stable", {}, {"lr_anneal": 0.5, "mode_seeking": 0.5}),
+    "stable-anneal-ms0.25": ("stable", {}, {"lr_anneal": 0.5, "mode_seeking": 0.25}),
+    "stable-anneal-full": ("stable", {}, {"lr_anneal": 1.0}),
 }
 
 
@@ -71,6 +76,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--encoder", required=True, help="text_encoder.pt (chapter 2's run)")
     ap.add_argument("--settings", default="paper,stable", help=f"comma list of {list(SETTINGS)}")
+    ap.add_argument("--variant", default="gan", choices=list(VARIANTS), help="what to train")
+    ap.add_argument(
+        "--mismatch",
+        default="image",
+        choices=list(MISMATCH),
+        help="GAN-CLS: a wrong image (the authors' code) or a wrong text (Algorithm 1)",
+    )
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--image-size", type=int, default=None, help="default: the profile's")
@@ -125,8 +137,12 @@ def main() -> None:
         recipe, model_changes, train_changes = SETTINGS[name]
         width = args.width or P.gan_width
         model = dcgan.from_profile(P, image_size=size, ngf=width, ndf=width)
-        train = GANTrainConfig(
-            variant="gan", max_steps=args.steps, batch_size=P.batch_size, seed=args.seed
+        train = GANTrainConfig.for_variant(
+            args.variant,
+            max_steps=args.steps,
+            batch_size=P.batch_size,
+            seed=args.seed,
+            mismatch=args.mismatch,
         )
         model, train = recipes.apply(recipe, model, train)
         model, train = replace(model, **model_changes), replace(train, **train_changes)
@@ -149,6 +165,9 @@ def main() -> None:
             )
             row = {
                 "setting": name,
+                "variant": trainer.config.variant,
+                "mismatch": trainer.config.mismatch if trainer.config.cls else None,
+                "judge": judge.config.key(),
                 **measurements.provenance(),
                 "step": trainer.step_count,
                 "train_seconds": round(trainer._seconds, 1),

@@ -13,6 +13,7 @@ Commands:
     train-encoder --dataset shapes|cub|flowers|coco [--root DIR] --out RUN [--resume]
     sample --checkpoint RUN/checkpoint.pt --caption "a small red circle" -n 16 --out grid.png
     evaluate --checkpoint RUN/checkpoint.pt [--captions FILE] [--out metrics.json]
+    ablation --variants gan,gan-cls,gan-int,gan-int-cls --seeds 0,1,2 --encoder ENC --out DIR
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .data.shapes import IMAGE_SIZES as SHAPES_IMAGE_SIZES
 from .data.shapes import LAYOUTS as SHAPES_LAYOUTS
 from .models import char_cnn_rnn, dcgan
 from .train.encoder import OPTIMIZERS
+from .train.gan import MISMATCH as GAN_MISMATCH
 from .train.gan import VARIANTS as GAN_VARIANTS
 from .train.recipes import RECIPES
 
@@ -172,6 +174,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         recipe=args.recipe,
         g_lr_ratio=args.g_lr_ratio,
         ema_decay=args.ema_decay,
+        lr_anneal=args.lr_anneal,
+        mismatch=args.mismatch,
         amp=args.amp,
         channels_last=args.channels_last,
         compile=args.compile,
@@ -185,6 +189,32 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"G loss {h['g_loss'][-1]:.3f}; wrote {ckpt} and {grid}"
     )
     return 0
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _add_schedule_options(p, *, lr_anneal_default) -> None:
+    """--lr-anneal and --mismatch, shared by train and ablation."""
+    p.add_argument(
+        "--lr-anneal",
+        type=_fraction,
+        default=lr_anneal_default,
+        help="over this last fraction of the run the learning rate falls linearly to 0 "
+        f"(default: {lr_anneal_default if lr_anneal_default is not None else 'none'})",
+    )
+    p.add_argument(
+        "--mismatch",
+        choices=list(GAN_MISMATCH),
+        default=None,
+        help="GAN-CLS's wrong pair: a real image of another class (image, the authors' code) "
+        "or the text of another class (text, Algorithm 1; D's trunk runs once on the real "
+        "images) (default: the recipe's)",
+    )
 
 
 def _add_train(sub) -> None:
@@ -213,7 +243,7 @@ def _add_train(sub) -> None:
         default=None,
         help="image side without --root (default: profile)",
     )
-    p.add_argument("--variant", choices=GAN_VARIANTS, default="gan", help="what to train")
+    p.add_argument("--variant", choices=list(GAN_VARIANTS), default="gan", help="what to train")
     p.add_argument("--encoder", default=None, help="text encoder file (conditional variants)")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
@@ -248,6 +278,7 @@ def _add_train(sub) -> None:
         default=None,
         help="keep a moving average of G's weights for sampling, e.g. 0.999 (default: recipe's)",
     )
+    _add_schedule_options(p, lr_anneal_default=None)
     p.add_argument("--seed", type=int, default=0, help="default 0")
     p.add_argument("--checkpoint-every", type=int, default=500, help="steps (0: at the end)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
@@ -342,7 +373,7 @@ def _add_evaluate(sub) -> None:
         "evaluate",
         help="judge a Shapes generator: attribute accuracy, realism, style diversity",
         description="Score a text-conditional Shapes checkpoint with the judge, a classifier "
-        "of real Shapes images (trained on first use, about 5 minutes on 2 CPU cores, then "
+        "of real Shapes images (trained on first use, about 2 minutes on 2 CPU cores, then "
         "cached): the "
         "accuracy of shape, colour and size for captions of seen and held-out classes, the "
         "Frechet distance on the judge's features, and the backgrounds over 64 noise vectors. "
@@ -359,6 +390,63 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--out", default=None, help="also write the JSON to this file")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     p.set_defaults(func=_cmd_evaluate)
+
+
+# ---------------------------------------------------------------------------------------
+# ablation (t2ilib.train.ablation)
+# ---------------------------------------------------------------------------------------
+
+
+def _cmd_ablation(args: argparse.Namespace) -> int:
+    from .train import ablation
+
+    variants = ablation.parse_list(args.variants, tuple(v for v in GAN_VARIANTS if v != "dcgan"))
+    try:
+        seeds = [int(s) for s in ablation.parse_list(args.seeds)]
+    except ValueError:
+        raise ValueError(f"--seeds takes whole numbers such as 0,1,2, got {args.seeds!r}") from None
+    _, summary = ablation.ablation(
+        args.out,
+        variants=variants,
+        seeds=seeds,
+        encoder=args.encoder,
+        per_class=args.per_class,
+        steps=args.steps,
+        recipe=args.recipe,
+        lr_anneal=args.lr_anneal,
+        mismatch=args.mismatch,
+        width=args.width,
+        device=args.device,
+    )
+    print(ablation.format_table(summary))
+    print(f"wrote {args.out}/ablation.json and {args.out}/ablation.csv")
+    return 0
+
+
+def _add_ablation(sub) -> None:
+    p = sub.add_parser(
+        "ablation",
+        help="train and judge several variants and seeds with one budget; a table",
+        description="Train every --variants x --seeds on the profile's Shapes data with the "
+        "same budget and recipe, judge each with the Shapes judge, and write OUT/ablation.json "
+        "and OUT/ablation.csv (mean and std over seeds). Each run is a run folder "
+        "OUT/<variant>-seed<k>; run the command again to continue after a stop.",
+    )
+    p.add_argument(
+        "--variants", default="gan,gan-cls,gan-int,gan-int-cls", help="comma list (all four)"
+    )
+    p.add_argument("--seeds", default="0,1,2", help="comma list (0,1,2)")
+    p.add_argument("--encoder", required=True, help="text encoder file (train-encoder's)")
+    p.add_argument("--out", required=True, help="folder for the runs and the table")
+    p.add_argument(
+        "--steps", type=_positive_int, default=None, help="steps per run (default: profile's)"
+    )
+    p.add_argument("--recipe", choices=tuple(RECIPES), default=None, help="default: profile's")
+    p.add_argument("--width", type=int, default=None, help="ngf = ndf (default: profile)")
+    _add_schedule_options(p, lr_anneal_default=0.5)
+    p.add_argument("--per-class", type=_positive_int, default=24, help="judged images per class")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    p.set_defaults(func=_cmd_ablation)
 
 
 # ---------------------------------------------------------------------------------------
@@ -550,6 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample(sub)
     _add_evaluate(sub)
     _add_train_encoder(sub)
+    _add_ablation(sub)
     return parser
 
 

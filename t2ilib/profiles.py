@@ -44,7 +44,7 @@ class Profile:
     gan_g_lr_ratio: float = 1.0  # G's lr / D's lr under the paper recipe (cpu 4, see chapter 3)
     gan_recipe: str = "paper"  # t2ilib.train.recipes name: "paper" or "stable" (`train` default)
     gan_probe_steps: int = 600  # steps of each short probe run in chapter 3's recipe ladder
-    judge_steps: int = 1_500  # training steps of the Shapes judge (t2ilib.evaluate.judge)
+    judge_steps: int = 1_200  # training steps of the Shapes judge (t2ilib.evaluate.judge)
     judge_images: int = 24_000  # real Shapes images the judge trains on
     encoder_steps: int = 6_000  # DS-SJE steps of the text encoder (chapter 2, `train-encoder`)
     encoder_pretrain_steps: int = 1_000  # Shapes image-CNN label pre-training before DS-SJE

@@ -19,6 +19,6 @@ def tiny_data(n=24, size=36, seed=0):
     )
 
 
-def tiny_config(**kw):
+def tiny_config(variant="gan", **kw):
     base = dict(batch_size=8, max_steps=3, log_every=1, grid_rows=2, grid_cols=2)
-    return GANTrainConfig(**{**base, **kw})
+    return GANTrainConfig.for_variant(variant, **{**base, **kw})

@@ -23,7 +23,7 @@ def test_bundle_loads_with_weights_only_and_reproduces_outputs(tmp_path):
     t.save(path)
     blob = torch.load(path, weights_only=True)
     assert blob["format"] == checkpoint.FORMAT and blob["step"] == 3
-    assert blob["train_config"]["variant"] == "gan-cls"
+    assert blob["variant"] == "gan-cls" and blob["train_config"]["cls"] is True
     assert not (tmp_path / "checkpoint.pt.part").exists()
     G, encoder, _ = sampling.load_generator(path)
     assert encoder is None

@@ -154,7 +154,7 @@ def test_cli_choices_are_the_library_tables():
         return tuple(action.choices)
 
     assert choices("train", "--recipe") == tuple(recipes.RECIPES)
-    assert choices("train", "--variant") == gan.VARIANTS
+    assert choices("train", "--variant") == tuple(gan.VARIANTS)
     assert choices("train", "--model") == tuple(dcgan.PRESETS)
     assert choices("train", "--image-size") == dcgan.IMAGE_SIZES
     assert choices("train-encoder", "--optimizer") == encoder.OPTIMIZERS

@@ -78,7 +78,7 @@ def test_every_variant_runs(variant):
 
 def test_config_errors():
     with pytest.raises(ValueError, match="valid variants"):
-        GANTrainConfig(variant="stackgan")
+        GANTrainConfig.for_variant("stackgan")
     data = tiny_data()
     data.embeddings = None
     with pytest.raises(ValueError, match="needs text embeddings"):

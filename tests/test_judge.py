@@ -185,3 +185,33 @@ def test_real_images_are_judged_well_by_a_trained_judge_on_its_own_test_set(tiny
     test = Shapes(8, image_size=32, seed=judging.JUDGE_TEST_SEED)
     train = Shapes(8, image_size=32, seed=judging.JUDGE_SEED)
     assert not torch.equal(test.images, train.images)
+
+
+def test_gaussian_blur_is_per_image_and_sigma_zero_is_identity():
+    x = torch.rand(3, 3, 16, 16) * 2 - 1
+    y = judging.gaussian_blur(x, torch.tensor([0.0, 1.0, 2.0]))
+    torch.testing.assert_close(y[0], x[0], atol=1e-5, rtol=0)
+    # Blur keeps the mean colour (edges replicated: nearly) and removes detail.
+    assert (y[1].mean() - x[1].mean()).abs() < 0.02
+    assert y[2].std() < y[1].std() < x[1].std()
+
+
+def test_degrade_draws_blur_contrast_and_noise_from_the_generator():
+    config = judging.JudgeConfig(blur=1.0, contrast=0.5, noise=0.1)
+    x = torch.rand(64, 3, 16, 16) * 2 - 1
+    a = judging.degrade(x, config, torch.Generator().manual_seed(0))
+    b = judging.degrade(x, config, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(a, b)  # reproducible
+    assert not torch.equal(a, x)
+    clean = judging.JudgeConfig(blur=0.0, contrast=1.0, noise=0.0)
+    torch.testing.assert_close(judging.degrade(x, clean, torch.Generator()), x)
+
+
+def test_judge_config_key_ignores_number_spelling_and_checks_layouts():
+    assert (
+        judging.JudgeConfig(blur=1, contrast=1).key()
+        == judging.JudgeConfig(blur=1.0, contrast=1.0).key()
+    )
+    assert judging.JudgeConfig(layouts=["centred"]).layouts == ("centred",)
+    with pytest.raises(ValueError, match="valid are"):
+        judging.JudgeConfig(layouts=("sideways",))

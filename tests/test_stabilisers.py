@@ -184,7 +184,7 @@ def test_mode_seeking_changes_g_step_and_unconditional_runs():
     assert any(
         not torch.equal(p, q) for p, q in zip(a.G.parameters(), b.G.parameters(), strict=True)
     )
-    t = _stable(max_steps=2, variant="dcgan")  # h is None: the term uses z alone
+    t = _stable(max_steps=2, conditional=False)  # h is None: the term uses z alone
     t.train(progress=False)
     assert t.step_count == 2
 

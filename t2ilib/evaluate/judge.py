@@ -16,9 +16,9 @@ Reed et al. (2016) become numbers:
 
 The judge never sees the generators' training images: it trains on Shapes drawn with its
 own seed (``JUDGE_SEED``) and is tested on yet another. To be read reliably on generated
-images, which are never quite clean, it trains with mild pixel noise and random
-horizontal flips (the GAN's own augmentation), and it is trained once per image size and
-cached on disk (:func:`load_judge`).
+images, which are never quite clean, it trains on degraded copies (blurred, washed out,
+noisy: :func:`degrade`) and random horizontal flips (the GAN's own augmentation), and it
+is trained once per image size and cached on disk (:func:`load_judge`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import json
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -40,9 +40,10 @@ from ..io import load_bundle, save_bundle
 
 JUDGE_SEED = 7_919  # Shapes seed of the judge's training images (generators train on seed 0)
 JUDGE_TEST_SEED = 7_920  # Shapes seed of its held-out test images
-# The judge learns from the widest layout, objects anywhere and turned up to 45 degrees, so
-# that one judge reads the images of every layout (and a G that draws off-centre).
-JUDGE_LAYOUT = "anywhere"
+# The judge learns from both layouts: objects anywhere and turned by up to 45 degrees, so
+# that one judge reads the images of every layout (and a G that draws off-centre), and
+# centred ones, the layout the generators train on.
+JUDGE_LAYOUTS = ("anywhere", "centred")
 FORMAT = "t2ilib.shapes_judge"
 # Attribute heads: name -> number of classes (position is a regression, 2 numbers).
 HEADS: dict[str, int] = {
@@ -60,19 +61,49 @@ class JudgeConfig:
     """How the judge is built and trained. One comment per field."""
 
     image_size: int = 64  # side of the images it reads (32 or 64, as the profiles use)
-    width: int = 32  # channels of the first stage; doubled at each later stage
+    width: int = 16  # channels of the first stage; doubled at each later stage (see below)
     train_images: int = 24_000  # real Shapes images (all 48 classes) it trains on
-    steps: int = 1_500  # Adam steps
+    steps: int = 1_200  # Adam steps
     batch_size: int = 128  # images per step
     lr: float = 2e-3  # Adam learning rate, cosine-decayed to 0
-    noise: float = 0.05  # max std of Gaussian pixel noise added in training ([-1, 1] units)
+    noise: float = 0.1  # max std of Gaussian pixel noise added in training ([-1, 1] units)
+    blur: float = 1.0  # max std (pixels) of a Gaussian blur applied to half the training images
+    contrast: float = 0.5  # min factor towards the image's mean colour, half the images
     test_images: int = 4_000  # held-out real images its accuracy is reported on
     seed: int = 0  # the network's init and the order of batches
+    layouts: tuple[str, ...] = JUDGE_LAYOUTS  # Shapes layouts of the training images, equal parts
+
+    def __post_init__(self):
+        # The cache key hashes the fields: 1 and 1.0 must give the same key.
+        for f in fields(self):
+            if f.type == "float":
+                object.__setattr__(self, f.name, float(getattr(self, f.name)))
+        object.__setattr__(self, "layouts", tuple(self.layouts))
+        unknown = [name for name in self.layouts if name not in shapes.LAYOUTS]
+        if unknown or not self.layouts:
+            valid = list(shapes.LAYOUTS)
+            raise ValueError(f"JudgeConfig.layouts {self.layouts}: valid are {valid}")
 
     def key(self) -> str:
         """A short hash of the configuration: the name of its cache file."""
         text = json.dumps(asdict(self), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# Why this configuration (measured on 2 CPU cores at 32x32; ``scripts/judge_report.py``):
+#
+# * Width 16 and 1,200 steps: width 32 and 1,500 steps read shape in 99.98% of held-out
+#   real images but trained in 320 s; width 16 read 99.9% in 119 s, and with 1,200 steps
+#   99.5% in 105 s. Fewer steps cost shape first (width 24 with 1,000 steps: 95%, and no
+#   faster: oneDNN is slow at 24 channels), as does a smaller batch (64: 97%).
+# * Degraded training images (blur, contrast, noise) of both layouts: a judge trained on
+#   clean images of the `anywhere` layout only read the shape of centred real images
+#   blurred by 1 pixel in 67-73% of cases (two seeds), and two such judges disagreed on the
+#   shape of a third of chapter 4's generated images (they read 50% and 58% of them as the
+#   asked shape). Trained on degraded copies of both layouts, in the same time, it reads
+#   blurred real shapes in 99.7%, washed-out ones in 100%, noisy ones in 96%, clean ones
+#   in 100% (centred) and 98.2% (anywhere); two seeds agree on 83% of the generated
+#   shapes (and read 73% and 74% as asked). ``t2ilib/results/judge_cpu.jsonl`` has it all.
 
 
 class Judge(nn.Module):
@@ -131,7 +162,8 @@ def _as_input(images: torch.Tensor, size: int) -> torch.Tensor:
     return x
 
 
-def _targets(ds) -> dict[str, torch.Tensor]:
+def attribute_targets(ds) -> dict[str, torch.Tensor]:
+    """The ground truth of a Shapes dataset for every head of the judge."""
     return {k: ds.attributes[k] for k in (*HEADS, "position")}
 
 
@@ -145,6 +177,37 @@ def _loss(out: dict, target: dict) -> torch.Tensor:
     return loss + LOSS_WEIGHTS["position"] * F.mse_loss(out["position"], target["position"])
 
 
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Blur each image of (B, C, H, W) with its own Gaussian of std ``sigma`` (B,) pixels
+    (separable, 7 taps, edges replicated); sigma 0 leaves an image unchanged."""
+    B, C, H, W = x.shape
+    k = torch.arange(-3, 4, dtype=x.dtype)  # (7,)
+    w = torch.exp(-(k**2) / (2 * sigma.clamp_min(1e-3)[:, None] ** 2))  # (B, 7)
+    w = (w / w.sum(1, keepdim=True)).repeat_interleave(C, 0)  # (B*C, 7)
+    y = x.reshape(1, B * C, H, W)
+    y = F.conv2d(F.pad(y, (3, 3, 0, 0), mode="replicate"), w[:, None, None, :], groups=B * C)
+    y = F.conv2d(F.pad(y, (0, 0, 3, 3), mode="replicate"), w[:, None, :, None], groups=B * C)
+    return y.reshape(B, C, H, W)
+
+
+def degrade(x: torch.Tensor, config: JudgeConfig, g: torch.Generator) -> torch.Tensor:
+    """What a generator's images suffer, drawn at random for a training batch (B, 3, S, S)
+    in [-1, 1]: soft edges (blur, half the images), washed-out colours (contrast towards
+    the image's mean, the other half, independently), and pixel noise (all)."""
+    B = x.shape[0]
+    if config.blur > 0:
+        sigma = config.blur * torch.rand(B, generator=g)
+        sigma = torch.where(torch.rand(B, generator=g) < 0.5, sigma, torch.zeros(B))
+        x = gaussian_blur(x, sigma)
+    if config.contrast < 1:
+        a = config.contrast + (1 - config.contrast) * torch.rand(B, 1, 1, 1, generator=g)
+        a = torch.where(torch.rand(B, 1, 1, 1, generator=g) < 0.5, a, torch.ones_like(a))
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = mean + a * (x - mean)
+    sigma = config.noise * torch.rand(B, 1, 1, 1, generator=g)
+    return x + sigma * torch.randn(x.shape, generator=g)
+
+
 def train_judge(config: JudgeConfig, *, progress: bool = False) -> tuple[Judge, dict]:
     """Train a judge on real Shapes (seed ``JUDGE_SEED``) and test it on ``JUDGE_TEST_SEED``.
 
@@ -154,10 +217,21 @@ def train_judge(config: JudgeConfig, *, progress: bool = False) -> tuple[Judge, 
     start = time.perf_counter()
     torch.manual_seed(config.seed)
     S = config.image_size
-    train = shapes.Shapes(
-        config.train_images, split="all", image_size=S, seed=JUDGE_SEED, layout=JUDGE_LAYOUT
-    )
-    x_all, y_all = train.images, _targets(train)
+    # Equal parts of each layout, each drawn with its own seed (JUDGE_SEED, + 2, + 4, ...;
+    # JUDGE_TEST_SEED = JUDGE_SEED + 1 is never one of them).
+    parts = [
+        shapes.Shapes(
+            config.train_images // len(config.layouts),
+            split="all",
+            image_size=S,
+            seed=JUDGE_SEED + 2 * i,
+            layout=layout,
+        )
+        for i, layout in enumerate(config.layouts)
+    ]
+    x_all = torch.cat([p.images for p in parts])
+    targets = [attribute_targets(p) for p in parts]
+    y_all = {k: torch.cat([t[k] for t in targets]) for k in targets[0]}
     judge = Judge(config)
     opt = torch.optim.Adam(judge.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.steps)
@@ -168,8 +242,7 @@ def train_judge(config: JudgeConfig, *, progress: bool = False) -> tuple[Judge, 
         x = _as_input(x_all[idx], S)
         flip = torch.rand(len(idx), generator=g) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(3), x)
-        sigma = config.noise * torch.rand(len(idx), 1, 1, 1, generator=g)
-        x = x + sigma * torch.randn(x.shape, generator=g)
+        x = degrade(x, config, g)
         target = {k: v[idx] for k, v in y_all.items()}
         pos = target["position"].clone()
         pos[:, 0] = torch.where(flip, 1.0 - pos[:, 0], pos[:, 0])  # a flip mirrors x
@@ -183,10 +256,16 @@ def train_judge(config: JudgeConfig, *, progress: bool = False) -> tuple[Judge, 
             print(f"judge step {step + 1}/{config.steps}: loss {float(loss):.3f}", flush=True)
     judge.eval()
     seconds = time.perf_counter() - start
-    test = shapes.Shapes(
-        config.test_images, split="all", image_size=S, seed=JUDGE_TEST_SEED, layout=JUDGE_LAYOUT
-    )
-    report = evaluate_real(judge, test.images, _targets(test))
+    report = {}
+    for layout in shapes.LAYOUTS:  # held-out real images of every layout
+        test = shapes.Shapes(
+            config.test_images, split="all", image_size=S, seed=JUDGE_TEST_SEED, layout=layout
+        )
+        report[layout] = evaluate_real(judge, test.images, attribute_targets(test))
+    # The headline: the worst layout's accuracy per attribute.
+    for k in (*HEADS, "n"):
+        report[k] = min(report[layout][k] for layout in shapes.LAYOUTS)
+    report["position_error"] = max(report[layout]["position_error"] for layout in shapes.LAYOUTS)
     report["train_seconds"] = seconds
     return judge, report
 

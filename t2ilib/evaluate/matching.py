@@ -62,3 +62,53 @@ def text_sensitivity(
         "auc": float(auc),
         "n": len(sm),
     }
+
+
+MISMATCHES = ("class", "colour", "shape", "size")
+
+
+def mismatched_captions(
+    attributes: dict, change: str, *, seed: int = 0, classes: list[int] | None = None
+) -> list[list[str]]:
+    """Ten Shapes captions per image that describe it *except* for one attribute.
+
+    ``attributes``: the images' ``shape``, ``colour`` and ``size`` (N,) (a ``Shapes``
+    dataset's ``attributes``). ``change``: "colour", "shape" or "size" is replaced by
+    another value drawn at random, the other two kept; "class" replaces colour and shape
+    together. The new (shape, colour) is always one of ``classes`` (default: the training
+    classes), so a D is never asked about a combination it has never seen. Returns
+    (N, 10) captions from the Shapes grammar (random templates and synonyms, ``seed``).
+    """
+    import numpy as np
+
+    from ..data import shapes
+
+    if change not in MISMATCHES:
+        raise ValueError(f"unknown change {change!r}; valid: {MISMATCHES}")
+    allowed = set(shapes.split_classes("trainval") if classes is None else classes)
+    n_colours, n_sizes = len(shapes.COLOURS), len(shapes.SIZES)
+    rng = np.random.default_rng([seed, 2])
+    shape = np.asarray(attributes["shape"]).copy()
+    colour = np.asarray(attributes["colour"]).copy()
+    size = np.asarray(attributes["size"]).copy()
+    for i in range(len(shape)):
+        label = shape[i] * n_colours + colour[i]
+        if change == "size":
+            size[i] = rng.choice([v for v in range(n_sizes) if v != size[i]])
+            continue
+        if change == "colour":
+            options = [shape[i] * n_colours + c for c in range(n_colours)]
+        elif change == "shape":
+            options = [s * n_colours + colour[i] for s in range(len(shapes.SHAPES))]
+        else:
+            options = list(range(len(shapes.CLASSES)))
+        options = [o for o in options if o != label and o in allowed]
+        if not options:
+            raise ValueError(
+                f"image {i} ({shapes.CLASSES[label]}) has no other allowed class that "
+                f"changes only its {change}; widen `classes`"
+            )
+        new = int(rng.choice(options))
+        shape[i], colour[i] = new // n_colours, new % n_colours
+    attrs = {"labels": shape * n_colours + colour, "shape": shape, "colour": colour, "size": size}
+    return shapes.make_captions(attrs, seed)

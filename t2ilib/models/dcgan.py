@@ -434,7 +434,16 @@ class Discriminator(nn.Module):
                     nn.utils.parametrizations.spectral_norm(m)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
-        y = self.image(x)  # (B, ndf*8, 4, 4)
+        return self.score(self.features(x), h)  # (B,) logits
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """D's image trunk: x (B, 3, S, S) -> y (B, C, 4, 4). It does not see the text, so
+        one y serves every text paired with x (GAN-CLS scores x with its own text and with
+        a mismatching one: :meth:`score` twice on one trunk pass)."""
+        return self.image(x)  # (B, ndf*8, 4, 4)
+
+    def score(self, y: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """The logit of each pair (image features y from :meth:`features`, text h)."""
         if self.project is not None:
             if h is None:
                 raise ValueError("this Discriminator is conditional: pass a text embedding h")

@@ -8,7 +8,8 @@ Contents (``FORMAT`` = ``"t2ilib.gan_checkpoint"``)::
 
     format, version
     model_config        DCGANConfig as a dict (ngf, ndf, nz, nt, ...)
-    train_config        GANTrainConfig as a dict (variant, lr, batch size, ...)
+    train_config        GANTrainConfig as a dict (switches cls / interpolate, lr, ...)
+    variant             the name of its switches ("gan-int-cls", ...), for readers
     generator, discriminator         state dicts
     generator_ema       the EMA of G's weights (the sampler), or None when not kept
     opt_g, opt_d, scaler_g, scaler_d  optimiser and AMP loss-scaler states

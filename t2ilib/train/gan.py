@@ -1,13 +1,18 @@
 """Training the text-conditional GAN of Reed et al. (2016), and the plain DCGAN.
 
-One loop, :meth:`GANTrainer.step`, trains all variants; each differs by a few lines:
+One loop, :meth:`GANTrainer.step`, trains all variants. Three switches of
+:class:`GANTrainConfig` make them, each a few lines of the step:
 
-* ``dcgan``: unconditional (Radford et al. 2016): D sees images only.
-* ``gan``: the paper's GAN baseline: D sees (x, h); real pairs are real, generated fake.
-* ``gan-cls``: the matching-aware D (section 4.2, Algorithm 1): (real image, mismatching
-  text) pairs are a third kind, labelled fake.
-* ``gan-int``: G also learns from interpolated embeddings (section 4.3).
-* ``gan-int-cls``: both.
+* ``conditional``: D sees (x, h), not x alone; real pairs are real, generated fake. Off:
+  the unconditional DCGAN (Radford et al. 2016).
+* ``cls``: the matching-aware D (section 4.2, Algorithm 1): a real image with text that
+  does not describe it is a third kind of pair, labelled fake.
+* ``interpolate``: G also learns from embeddings interpolated between captions (section
+  4.3); D never sees them.
+
+The paper's four models and the DCGAN are presets of the switches (``VARIANTS``):
+``dcgan``, ``gan``, ``gan-cls``, ``gan-int``, ``gan-int-cls``;
+``GANTrainConfig.for_variant("gan-int-cls", ...)`` builds one.
 
 The recipe is the authors' (their Torch code, ``reedscot/icml2016``): Adam (lr 2e-4,
 beta1 0.5), batch 64, lr halved every ``decay_every`` epochs, 4 of each image's 10 caption
@@ -78,14 +83,34 @@ from ..sampling import generate
 from ..text_encoder import TextEncoder
 from . import checkpoint
 
-VARIANTS = ("dcgan", "gan", "gan-cls", "gan-int", "gan-int-cls")
+# The paper's models (section 5) and the unconditional DCGAN as presets of the switches.
+VARIANTS: dict[str, dict[str, bool]] = {
+    "dcgan": {"conditional": False, "cls": False, "interpolate": False},
+    "gan": {"conditional": True, "cls": False, "interpolate": False},
+    "gan-cls": {"conditional": True, "cls": True, "interpolate": False},
+    "gan-int": {"conditional": True, "cls": False, "interpolate": True},
+    "gan-int-cls": {"conditional": True, "cls": True, "interpolate": True},
+}
+MISMATCH = ("image", "text")  # what GAN-CLS changes to make a mismatching pair
+
+
+def variant_name(conditional: bool, cls: bool, interpolate: bool) -> str:
+    """The preset name of a combination of the three switches."""
+    if not conditional:
+        return "dcgan"
+    return "gan" + ("-int" if interpolate else "") + ("-cls" if cls else "")
 
 
 @dataclass(frozen=True)
 class GANTrainConfig(DictConfig):
     """How G and D are trained. One comment per field; defaults are the authors'."""
 
-    variant: str = "gan"  # one of VARIANTS; "dcgan" is unconditional
+    conditional: bool = True  # D and G see the text; False: the unconditional DCGAN
+    cls: bool = False  # GAN-CLS: (real image, mismatching text) pairs are fake (section 4.2)
+    interpolate: bool = False  # GAN-INT: G also learns on interpolated text (section 4.3)
+    mismatch: str = "image"  # GAN-CLS pair: "image" of another class with h (the authors'
+    #                        code) or "text" of another class with x (Algorithm 1; D's trunk
+    #                        on x is then computed once and shared by both terms)
     batch_size: int = 64  # images per step
     lr: float = 2e-4  # Adam learning rate of D (and of G when g_lr_ratio is 1)
     g_lr_ratio: float = 1.0  # G's lr = lr * g_lr_ratio (paper: 1; short CPU runs: 4, see doc)
@@ -118,8 +143,13 @@ class GANTrainConfig(DictConfig):
     recipe: str = "paper"  # the name of the recipe these settings came from (recorded only)
 
     def __post_init__(self):
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; valid variants are {VARIANTS}")
+        if (self.cls or self.interpolate) and not self.conditional:
+            raise ValueError(
+                "cls and interpolate need conditional=True (they change how text is used); "
+                "the unconditional DCGAN is GANTrainConfig.for_variant('dcgan')"
+            )
+        if self.mismatch not in MISMATCH:
+            raise ValueError(f"unknown mismatch {self.mismatch!r}; valid: {MISMATCH}")
         if self.loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; valid losses are {losses.LOSSES}")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -139,17 +169,31 @@ class GANTrainConfig(DictConfig):
         if not 0.0 <= self.cls_weight < 1.0:
             raise ValueError(f"cls_weight must be in [0, 1), got {self.cls_weight}")
 
-    @property
-    def conditional(self) -> bool:
-        return self.variant != "dcgan"
+    @classmethod
+    def for_variant(cls, variant: str, **changes) -> GANTrainConfig:
+        """The preset ``variant`` (a key of ``VARIANTS``) with other fields ``changes``."""
+        if variant not in VARIANTS:
+            raise ValueError(
+                f"unknown variant {variant!r}; valid variants are {', '.join(VARIANTS)}"
+            )
+        return cls(**{**VARIANTS[variant], **changes})
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GANTrainConfig:
+        """Inverse of ``to_dict``; also reads bundles written before the switches, which
+        stored a ``variant`` name instead."""
+        d = dict(d)
+        if "variant" in d:
+            name = d.pop("variant")
+            if name not in VARIANTS:
+                raise ValueError(f"unknown variant {name!r}; valid variants are {list(VARIANTS)}")
+            d = {**VARIANTS[name], **d}
+        return super().from_dict(d)
 
     @property
-    def uses_cls(self) -> bool:
-        return self.variant.endswith("cls")
-
-    @property
-    def uses_int(self) -> bool:
-        return "int" in self.variant
+    def variant(self) -> str:
+        """The preset name of this combination of switches (``gan-int-cls``, ...)."""
+        return variant_name(self.conditional, self.cls, self.interpolate)
 
 
 # ---------------------------------------------------------------------------------------
@@ -193,7 +237,7 @@ class GANTrainer:
             )
         if config.d_pretrain_steps > 0 and data.labels is None:
             raise ValueError("d_pretrain_steps > 0 needs class labels (GANData.labels)")
-        if config.uses_cls and data.labels is None:
+        if config.cls and data.labels is None:
             raise ValueError(f"variant {config.variant!r} needs class labels (GANData.labels)")
         self.data = data
         self.model_config = model_config
@@ -229,6 +273,10 @@ class GANTrainer:
         # The compiled callables; the modules themselves stay plain for state dicts.
         self.g_fn: Callable = torch.compile(self.G) if config.compile else self.G
         self.d_fn: Callable = torch.compile(self.D) if config.compile else self.D
+        self.d_features_fn: Callable = (
+            torch.compile(self.D.features) if config.compile else self.D.features
+        )
+        self.d_score_fn: Callable = torch.compile(self.D.score) if config.compile else self.D.score
 
         self.step_count = 0
         self.rng = torch.Generator().manual_seed(config.seed)  # every random draw of the loop
@@ -393,11 +441,16 @@ class GANTrainer:
             batch["h"] = self._to_device(
                 average_captions(self.data.embeddings[index], c.captions_per_sample, g)
             )  # (B, 1024)
-        if c.uses_cls:
-            wrong = mismatching_indices(self.data.labels, index, g)
-            batch["x_wrong"] = self._to_device(
-                augment(self._to_device(self.data.images[wrong]), S, g, c.flip)
-            )  # (B, 3, S, S): real images of other classes
+        if c.cls:
+            wrong = mismatching_indices(self.data.labels, index, g)  # (B,) other classes
+            if c.mismatch == "image":
+                batch["x_wrong"] = self._to_device(
+                    augment(self._to_device(self.data.images[wrong]), S, g, c.flip)
+                )  # (B, 3, S, S): real images of other classes, paired with h
+            else:
+                batch["h_wrong"] = self._to_device(
+                    average_captions(self.data.embeddings[wrong], c.captions_per_sample, g)
+                )  # (B, 1024): text of other classes, paired with x
         return batch
 
     def noise(self, n: int) -> torch.Tensor:
@@ -430,7 +483,8 @@ class GANTrainer:
         self.D.train()
 
         # (1) D step: maximise log D(x, h) + log(1 - D(G(z, h), h))
-        #     [GAN-CLS: + w log(1 - D(x_wrong, h)), fake term weighted 1 - w]
+        #     [GAN-CLS: + w log(1 - D(x_wrong, h)) (mismatch "image") or
+        #      + w log(1 - D(x, h_wrong)) (mismatch "text"); fake term weighted 1 - w]
         #     [hinge: minimise E max(0, 1 - D(x, h)) + E max(0, 1 + D(G(z, h), h))]
         #     [R1: + gamma/2 E ||grad_x D(x, h)||^2 on the real pairs]
         z = self.noise(B)
@@ -439,9 +493,15 @@ class GANTrainer:
         with self._autocast():
             with torch.no_grad():
                 fake = self.g_fn(z, h)  # (B, 3, S, S)
-            s_real = self.d_fn(x, h)  # (B,) logits
+            if c.cls and c.mismatch == "text":
+                # D's trunk on the real images once, scored with the right and wrong text
+                y_real = self.d_features_fn(x)  # (B, C, 4, 4)
+                s_real = self.d_score_fn(y_real, h)  # (B,) logits
+                s_wrong = self.d_score_fn(y_real, batch["h_wrong"])  # (B,)
+            else:
+                s_real = self.d_fn(x, h)  # (B,) logits
+                s_wrong = self.d_fn(batch["x_wrong"], h) if c.cls else None  # (B,)
             s_fake = self.d_fn(fake, h)  # (B,)
-            s_wrong = self.d_fn(batch["x_wrong"], h) if c.uses_cls else None  # (B,)
             d_loss = losses.d_loss(c.loss, s_real, s_fake, s_wrong, c.cls_weight)
         if c.r1_gamma > 0:
             d_loss = d_loss + 0.5 * c.r1_gamma * losses.r1_penalty(s_real.float(), x)
@@ -455,7 +515,7 @@ class GANTrainer:
         #     [hinge: maximise D(G(z, h), h)]
         #     [GAN-INT: also on h_int = beta h1 + (1 - beta) h2, each with its own z]
         h_g = h
-        if c.uses_int:
+        if c.interpolate:
             h_g = torch.cat([h, losses.interpolate_embeddings(h, c.int_beta)])  # (B + B/2, D)
         z = self.noise(B if h_g is None else h_g.shape[0])
         with self._autocast():
@@ -592,6 +652,7 @@ class GANTrainer:
         return {
             "model_config": self.model_config.to_dict(),
             "train_config": self.config.to_dict(),
+            "variant": self.config.variant,  # its name, for readers; train_config rules
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
             "generator_ema": None if self.G_ema is None else self.G_ema.state_dict(),

@@ -69,13 +69,14 @@ def _load_data(run: dict, out: Path, encoder) -> tuple[gan_data.GANData, int]:
                 "t2ilib.data.cache.add_embeddings, or train --variant dcgan"
             )
         return data, 64 if data.images.shape[-1] >= 64 else 32
+    cache = Path(run.get("embeddings_cache") or out / "embeddings.pt")
     data = gan_data.shapes_data(
         d["n"],
         d["image_size"],
         d["seed"],
         layout=d.get("layout", shapes.LEGACY_LAYOUT),  # runs started before layouts
         encoder=encoder,
-        cache=out / "embeddings.pt" if encoder is not None else None,
+        cache=cache if encoder is not None else None,
     )
     return data, d["image_size"]
 
@@ -99,6 +100,9 @@ def prepare(
     recipe: str | None = None,
     g_lr_ratio: float | None = None,
     ema_decay: float | None = None,
+    lr_anneal: float | None = None,
+    mismatch: str | None = None,
+    embeddings_cache: str | os.PathLike | None = None,
     amp: bool = False,
     channels_last: bool = False,
     compile: bool = False,
@@ -108,7 +112,9 @@ def prepare(
     """A trainer for the run folder ``out``: a new run (an existing checkpoint is an
     error, so a run is never overwritten by accident), or with ``resume`` the saved one,
     exactly where it stopped (``steps`` / ``epochs`` may extend it). Options left at None
-    come from ``profile`` (default: the current one), as the command line's do."""
+    come from ``profile`` (default: the current one), as the command line's do.
+    ``embeddings_cache``: where the caption embeddings are kept (default: in ``out``); the
+    file is checked against the encoder and the captions before it is reused."""
     from ..text_encoder import load_text_encoder
 
     P = profile or profiles.current()
@@ -136,6 +142,8 @@ def prepare(
             variant=variant,
             encoder=encoder,
         )
+        if embeddings_cache is not None:  # shared by several runs of one encoder and data
+            run["embeddings_cache"] = str(embeddings_cache)
     text_encoder = load_text_encoder(run["encoder"]) if run["encoder"] is not None else None
     out.mkdir(parents=True, exist_ok=True)
     data, size = _load_data(run, out, text_encoder)
@@ -147,8 +155,8 @@ def prepare(
     model_config = dcgan.preset(model or P.gan_preset, image_size=size)
     if width:
         model_config = replace(model_config, ngf=width, ndf=width)
-    config = GANTrainConfig(
-        variant=run["variant"],
+    config = GANTrainConfig.for_variant(
+        run["variant"],
         batch_size=batch_size,
         seed=seed,
         max_steps=steps or P.gan_steps,
@@ -162,6 +170,10 @@ def prepare(
         config = replace(config, g_lr_ratio=g_lr_ratio)
     if ema_decay is not None:
         config = replace(config, ema_decay=ema_decay)
+    if lr_anneal is not None:
+        config = replace(config, lr_anneal=lr_anneal)
+    if mismatch is not None:
+        config = replace(config, mismatch=mismatch)
     trainer = GANTrainer(data, model_config, config, encoder=text_encoder, device=device)
     write_text_atomic(run_file, json.dumps(run, indent=1))
     return trainer
