@@ -34,8 +34,9 @@ and 4 show the numbers. Two were measured and left off:
 * TTUR with a slower G (D 4e-4, G 1e-4, as DF-GAN): after 400 steps 20% colour against 38%
   with both at 4e-4 (``t2ilib/results/recipe_search_cpu.jsonl``, ``search5`` vs ``search4``).
 
-On the default ``centred`` layout of Shapes (``t2ilib/results/gan_curve_cpu.jsonl``) the
-``stable`` GAN baseline draws the asked shape in 56% of images at step 2,000 (chapter 4's
+On the default ``centred`` layout of Shapes (``t2ilib/results/gan_curve_cpu.jsonl``, scored
+by the earlier, stricter judge: see ``t2ilib/results/README.md``) the ``stable`` GAN
+baseline draws the asked shape in 56% of images at step 2,000 (chapter 4's
 budget, 10 minutes on 2 cores) and 77-82% from step 6,500, the asked colour in 87-95%
 from step 1,000 on. On the ``anywhere`` layout, where the object may sit anywhere and turn
 by 45 degrees, it drew the asked colour in 90% of images after 1,000 steps but the asked
