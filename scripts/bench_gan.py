@@ -46,7 +46,6 @@ def bench(name: str, variant: str, mismatch: str, args) -> dict:
         mismatch=mismatch,
     )
     model, config = recipes.apply(args.recipe, model, config)
-    torch.manual_seed(0)
     t = GANTrainer(data, model, config, device=args.device)
     sync = torch.cuda.synchronize if t.device.type == "cuda" else (lambda: None)
     for _ in range(args.warmup):

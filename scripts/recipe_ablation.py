@@ -65,10 +65,6 @@ SETTINGS: dict[str, tuple[str, dict, dict]] = {
     ),
     "stable-pre": ("stable", {}, {"d_pretrain_steps": 400}),
     "stable-anneal": ("stable", {}, {"lr_anneal": 0.5}),  # chapter 4's run
-    # chapter 4's run with a lighter mode-seeking term (faint objects vary the most)
-    "stable-anneal-ms0.5": ("stable", {}, {"lr_anneal": 0.5, "mode_seeking": 0.5}),
-    "stable-anneal-ms0.25": ("stable", {}, {"lr_anneal": 0.5, "mode_seeking": 0.25}),
-    "stable-anneal-full": ("stable", {}, {"lr_anneal": 1.0}),
 }
 
 
@@ -129,9 +125,7 @@ def main() -> None:
     data = GANData(images=shapes.images, embeddings=emb, labels=shapes.labels)
     judge, judge_report = judging.load_judge(image_size=size)
     print(f"judge on held-out real images: {judge_report}", flush=True)
-    real = Shapes(
-        2000, split="trainval", image_size=size, seed=judging.JUDGE_TEST_SEED, layout=args.layout
-    ).images
+    real = judging.reference_images(size, args.layout)
 
     for name in names:
         recipe, model_changes, train_changes = SETTINGS[name]

@@ -344,6 +344,19 @@ def load_judge(
 # ---------------------------------------------------------------------------------------
 
 
+def reference_images(
+    image_size: int,
+    layout: str = shapes.DEFAULT_LAYOUT,
+    *,
+    n: int = 2000,
+    seed: int = JUDGE_TEST_SEED,
+) -> torch.Tensor:
+    """Real images of the training classes that no generator trains on (the judge's test
+    seed): the real side of the Frechet distance, (N, 3, S, S) uint8."""
+    ds = shapes.Shapes(n, split="trainval", image_size=image_size, seed=seed, layout=layout)
+    return ds.images
+
+
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     """Frechet distance between Gaussians fitted to two sets of features (N, F), (M, F):
 
@@ -518,11 +531,11 @@ def evaluate_checkpoint(
     S = G.config.image_size
     if captions is None:
         # Real images of the default layout, the distribution the generators train on.
-        real = shapes.Shapes(2000, split="trainval", image_size=S, seed=JUDGE_TEST_SEED).images
+        real = reference_images(S)
         metrics = evaluate_generator(
             G, encoder, judge, per_class=per_class, seed=seed, real_images=real
         )
-        other = shapes.Shapes(2000, split="trainval", image_size=S, seed=JUDGE_SEED).images
+        other = reference_images(S, seed=JUDGE_SEED)
         metrics["frechet_real_vs_real"] = frechet_distance(
             predict(judge, real)["features"], predict(judge, other)["features"]
         )

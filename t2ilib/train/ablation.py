@@ -160,7 +160,6 @@ def ablation(
     """Train and judge every (variant, seed); write ``ablation.json`` and ``ablation.csv``
     in ``out``. ``train_options`` go to :func:`t2ilib.train.run.prepare` (steps, recipe,
     lr_anneal, mismatch, device, ...). Returns (rows, summary)."""
-    from ..data.shapes import Shapes
     from ..evaluate import judge as judging
 
     unknown = [v for v in variants if v not in VARIANTS or v == "dcgan"]
@@ -177,7 +176,7 @@ def ablation(
     P = profiles.current()
     size = train_options.get("image_size") or P.gan_image_size
     judge, _ = judging.load_judge(image_size=size)
-    real = Shapes(2000, split="trainval", image_size=size, seed=judging.JUDGE_TEST_SEED).images
+    real = judging.reference_images(size)
     rows = []
     for variant in variants:
         for seed in seeds:

@@ -95,10 +95,9 @@ MISMATCH = ("image", "text")  # what GAN-CLS changes to make a mismatching pair
 
 
 def variant_name(conditional: bool, cls: bool, interpolate: bool) -> str:
-    """The preset name of a combination of the three switches."""
-    if not conditional:
-        return "dcgan"
-    return "gan" + ("-int" if interpolate else "") + ("-cls" if cls else "")
+    """The preset name of a combination of the three switches (a key of ``VARIANTS``)."""
+    switches = {"conditional": conditional, "cls": cls, "interpolate": interpolate}
+    return next(name for name, preset in VARIANTS.items() if preset == switches)
 
 
 @dataclass(frozen=True)

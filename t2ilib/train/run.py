@@ -41,7 +41,7 @@ def _new_run(out: Path, P, *, dataset, root, n, image_size, variant, encoder) ->
             "seed": 0,
             "layout": shapes.DEFAULT_LAYOUT,
         }
-    conditional = variant != "dcgan"
+    conditional = GANTrainConfig.for_variant(variant).conditional
     if conditional and encoder is None and dataset != "cache":
         raise ValueError(
             f"--variant {variant} needs --encoder PATH (a text encoder: train one with "
