@@ -19,6 +19,7 @@ Commands:
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import time
@@ -213,7 +214,7 @@ def _add_schedule_options(p, *, lr_anneal_default) -> None:
         default=None,
         help="GAN-CLS's wrong pair: a real image of another class (image, the authors' code) "
         "or the text of another class (text, Algorithm 1; D's trunk runs once on the real "
-        "images) (default: the recipe's)",
+        "images) (default: image)",
     )
 
 
@@ -290,22 +291,46 @@ def _add_train(sub) -> None:
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from . import sampling
-    from .train import checkpoint
     from .viz import save_grid
 
-    images = sampling.sample(
-        args.checkpoint,
-        args.caption,
-        n=args.n,
-        seed=args.seed,
-        device=args.device,
-        ema=not args.no_ema,
+    source = _generator_source(args)
+    G, encoder, blob = sampling.load_generator(source, args.device, ema=not args.no_ema)
+    images = sampling.sample_with(
+        G, encoder, args.caption, n=args.n, seed=args.seed, source=str(source)
     )
     save_grid(images, args.out, ncols=min(args.n, 8), scale=args.scale)
     what = f"{len(args.caption)} caption(s)" if args.caption else "no caption"
-    recipe = checkpoint.read(args.checkpoint)["train_config"].get("recipe", "paper")
+    recipe = blob["train_config"].get("recipe", "paper")
     print(f"wrote {len(images)} images ({what}, seed {args.seed}, recipe {recipe}) to {args.out}")
+    if args.pretrained:
+        from . import shipped
+
+        print(shipped.describe(source))
     return 0
+
+
+def _generator_source(args: argparse.Namespace):
+    """The file --checkpoint names, or the shipped generator --pretrained names."""
+    if args.pretrained:
+        from . import shipped
+
+        return shipped.path(args.pretrained)
+    return args.checkpoint
+
+
+def _add_generator_source(p) -> None:
+    from . import shipped
+
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--checkpoint", help="OUT/checkpoint.pt written by train (or a shipped generator file)"
+    )
+    shipped_names = ", ".join(shipped.names()) or "none in this copy"
+    which.add_argument(
+        "--pretrained",
+        metavar="VARIANT",
+        help=f"a generator shipped with t2ilib, trained on Shapes ({shipped_names})",
+    )
 
 
 def _add_sample(sub) -> None:
@@ -315,7 +340,7 @@ def _add_sample(sub) -> None:
         description="Embed the captions with the checkpoint's own text encoder and draw -n "
         "images for each; the same --seed gives the same images.",
     )
-    p.add_argument("--checkpoint", required=True, help="OUT/checkpoint.pt written by train")
+    _add_generator_source(p)
     p.add_argument(
         "--caption",
         action="append",
@@ -347,10 +372,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import judge as judging
     from .io import write_text_atomic
 
-    G, encoder, _ = sampling.load_generator(args.checkpoint, args.device)
+    source = _generator_source(args)
+    G, encoder, _ = sampling.load_generator(source, args.device)
     if not G.config.conditional or encoder is None:
         raise ValueError(
-            f"{args.checkpoint} holds no text-conditional generator with its text encoder; "
+            f"{source} holds no text-conditional generator with its text encoder; "
             "evaluate a checkpoint of `python -m t2ilib train --variant gan --encoder ...`"
         )
     judge, judge_report = judging.load_judge(image_size=G.config.image_size)
@@ -379,7 +405,7 @@ def _add_evaluate(sub) -> None:
         "Frechet distance on the judge's features, and the backgrounds over 64 noise vectors. "
         "Prints JSON.",
     )
-    p.add_argument("--checkpoint", required=True, help="OUT/checkpoint.pt written by train")
+    _add_generator_source(p)
     p.add_argument(
         "--captions",
         default=None,
@@ -419,7 +445,7 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
         device=args.device,
     )
     print(ablation.format_table(summary))
-    print(f"wrote {args.out}/ablation.json and {args.out}/ablation.csv")
+    print(f"wrote {args.out}/ablation.json, ablation.csv and ablation.jsonl")
     return 0
 
 
@@ -652,6 +678,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"{PROG} {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as e:  # a full disk: one line (other OS errors keep their traceback)
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT) or os.environ.get("T2I_DEBUG"):
+            raise
+        print(f"{PROG} {args.command}: error: {e.strerror}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -31,7 +31,7 @@ def device_report() -> str:
             lines.append("warning: the gpu profile was asked for but no GPU is visible")
         else:
             lines.append(
-                "advice: this chapter runs on a CPU in its cpu profile; for the paper's recipe "
+                "advice: this chapter runs on a CPU in its cpu profile; for the paper's sizes "
                 "open it in Colab and choose Runtime > Change runtime type > GPU"
             )
     lines.append(profile.describe() + f" (set {profiles.ENV_VAR} to change)")

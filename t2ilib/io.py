@@ -64,6 +64,7 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, fsync: bool = True)
 # The kinds of bundle, by their ``format`` field, with the name errors use for each.
 BUNDLE_KINDS: dict[str, str] = {
     "t2ilib.gan_checkpoint": "GAN checkpoint",
+    "t2ilib.generator": "shipped generator",
     "t2ilib.text_encoder": "text encoder",
     "t2ilib.encoder_checkpoint": "encoder training checkpoint",
     "t2ilib.image_encoder": "image encoder",
@@ -99,6 +100,16 @@ def save_bundle(path: str | os.PathLike, format: str, payload: dict, *, version:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as f:
         torch.save(blob, f)
+
+
+def bundle_format(path: str | os.PathLike) -> str | None:
+    """The ``format`` field of the bundle at ``path``, or None when it is not a readable
+    t2ilib bundle (then :func:`load_bundle` says precisely what is wrong)."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return None
+    return blob.get("format") if isinstance(blob, dict) else None
 
 
 def load_bundle(

@@ -9,6 +9,7 @@ import os
 import torch
 
 from .device import default_device
+from .io import bundle_format
 from .models.dcgan import DCGANConfig, Generator
 from .text_encoder import TextEncoder
 from .train import checkpoint
@@ -36,12 +37,17 @@ def generate(
 def load_generator(
     path: str | os.PathLike, device: str | torch.device | None = None, *, ema: bool = True
 ):
-    """(G in eval mode, the text encoder or None, the bundle dict) from a checkpoint, on
-    ``device`` (None: CUDA when present, else the CPU).
+    """(G in eval mode, the text encoder or None, the bundle dict) from a checkpoint or a
+    shipped generator file (:mod:`t2ilib.shipped`), on ``device`` (None: CUDA when
+    present, else the CPU).
 
     G carries the EMA weights when the bundle has them and ``ema`` is True (the default:
     they are what the run's samples were drawn from), else the trained weights.
     """
+    from . import shipped
+
+    if bundle_format(path) == shipped.FORMAT:
+        return shipped.load(path, device)
     device = default_device() if device is None else torch.device(device)
     blob = checkpoint.read(path)
     G = Generator(DCGANConfig.from_dict(blob["model_config"]))
@@ -75,6 +81,21 @@ def sample(
     unconditional checkpoint, ``captions`` must be None or empty.
     """
     G, encoder, _ = load_generator(path, device, ema=ema)
+    return sample_with(G, encoder, captions, n=n, seed=seed, source=str(path))
+
+
+@torch.no_grad()
+def sample_with(
+    G: Generator,
+    encoder: TextEncoder | None,
+    captions: list[str] | str | None,
+    n: int = 16,
+    seed: int = 0,
+    *,
+    source: str = "this generator",
+) -> torch.Tensor:
+    """:func:`sample` for a loaded G and its text encoder (``source`` names them in
+    errors)."""
     if isinstance(captions, str):
         captions = [captions]
     captions = list(captions or [])
@@ -82,15 +103,15 @@ def sample(
     if not G.config.conditional:
         if captions:
             raise ValueError(
-                f"{path} holds an unconditional DCGAN; it cannot follow a caption "
+                f"{source} holds an unconditional DCGAN; it cannot follow a caption "
                 "(sample without --caption, or use a checkpoint trained with --variant gan)"
             )
         return generate(G, z)
     if not captions:
-        raise ValueError(f"{path} holds a text-conditional GAN: give at least one caption")
+        raise ValueError(f"{source} holds a text-conditional GAN: give at least one caption")
     if encoder is None:
         raise ValueError(
-            f"{path} holds no text encoder (it was trained on precomputed embeddings), so "
+            f"{source} holds no text encoder (it was trained on precomputed embeddings), so "
             "it cannot embed free text; retrain with `--encoder PATH`"
         )
     h = encoder.embed(captions).cpu()  # (C, 1024)

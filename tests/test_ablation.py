@@ -46,6 +46,10 @@ def test_ablation_trains_judges_and_tabulates(encoder_file, tmp_path, monkeypatc
     mean = sum(r["seen"]["shape"] for r in runs[:2]) / 2
     assert float(rows[0]["seen_shape_mean"]) == pytest.approx(mean, abs=1e-4)
     assert int(rows[0]["seeds"]) == 2
+    # One run per line, as t2ilib/results keeps them; the summary is computed from them.
+    lines = (out / "ablation.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == runs
+    assert ablation.summarise([json.loads(line) for line in lines]) == blob["summary"]
     # The seeds differ (different init and data order), the variants' switches are recorded.
     a = torch.load(out / "gan-seed0" / "checkpoint.pt", weights_only=True)
     b = torch.load(out / "gan-seed1" / "checkpoint.pt", weights_only=True)

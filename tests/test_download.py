@@ -269,3 +269,23 @@ def test_place_in_puts_reed_archives_where_expected(tmp_path, members):
         "cvpr2016_cub/text_c10/a/b.txt",
         "cvpr2016_cub/trainvalclasses.txt",
     }
+
+
+def test_a_full_disk_while_unpacking_is_not_called_a_corrupt_archive(tmp_path, monkeypatch):
+    """ENOSPC during extraction names the disk, not the archive, and leaves the root as it
+    was; the command line prints it as one line."""
+    import errno
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "keep.txt").write_text("mine")
+    archive = make_tar(tmp_path / "a.tgz", {"top/f.bin": b"x" * 100})
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", full)
+    with pytest.raises(OSError, match="no space left on the device while unpacking") as info:
+        safe_extract(archive, root)
+    assert info.value.errno == errno.ENOSPC and not isinstance(info.value, ArchiveError)
+    assert tree(root) == {"keep.txt"}

@@ -34,6 +34,7 @@ root as it was.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tarfile
@@ -544,10 +545,7 @@ def _extract_tar(archive: Path, staging: Path) -> None:
     except ArchiveError:
         raise
     except (tarfile.TarError, EOFError, OSError, zlib_error()) as e:
-        raise ArchiveError(
-            f"{archive} is truncated or corrupt ({type(e).__name__}: {e}); delete it and "
-            "download it again"
-        ) from None
+        raise _unpack_error(archive, e) from None
 
 
 def _extract_zip(archive: Path, staging: Path) -> None:
@@ -568,10 +566,22 @@ def _extract_zip(archive: Path, staging: Path) -> None:
     except ArchiveError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as e:
-        raise ArchiveError(
-            f"{archive} is truncated or corrupt ({type(e).__name__}: {e}); delete it and "
-            "download it again"
-        ) from None
+        raise _unpack_error(archive, e) from None
+
+
+def _unpack_error(archive: Path, e: Exception) -> Exception:
+    """What went wrong while unpacking: a full disk (the archive is fine), or a truncated
+    or corrupt archive (download it again)."""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OSError(
+            e.errno,
+            f"no space left on the device while unpacking {archive} (the archive itself is "
+            "fine); free some space, or prepare the root on a larger disk, and run again",
+        )
+    return ArchiveError(
+        f"{archive} is truncated or corrupt ({type(e).__name__}: {e}); delete it and "
+        "download it again"
+    )
 
 
 def zlib_error() -> type[Exception]:

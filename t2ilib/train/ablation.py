@@ -11,8 +11,10 @@ judged. The command can be stopped and started again: a judged run is read back,
 with a checkpoint is resumed exactly, the rest are started. All runs share one cache of the
 caption embeddings (``DIR/embeddings.pt``).
 
-Outputs in ``DIR``: ``ablation.json`` (every run's row and the summary), and
-``ablation.csv`` (one line per variant: mean and std of each metric over the seeds).
+Outputs in ``DIR``: ``ablation.json`` (every run's row and the summary),
+``ablation.csv`` (one line per variant: mean and std of each metric over the seeds) and
+``ablation.jsonl`` (one run per line, the format of ``t2ilib/results``: the book's table is
+that file of a ``cpu`` run, copied to ``t2ilib/results/ablation_cpu.jsonl``).
 """
 
 from __future__ import annotations
@@ -205,4 +207,5 @@ def ablation(
         out / "ablation.json", json.dumps({"runs": rows, "summary": summary}, indent=1) + "\n"
     )
     write_text_atomic(out / "ablation.csv", to_csv(summary))
+    write_text_atomic(out / "ablation.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     return rows, summary
