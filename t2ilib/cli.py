@@ -290,11 +290,11 @@ def _add_train(sub) -> None:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from . import sampling
+    from . import sampling, shipped
     from .viz import save_grid
 
     source = _generator_source(args)
-    G, encoder, blob = sampling.load_generator(source, args.device, ema=not args.no_ema)
+    G, encoder, blob = shipped.load_any(source, args.device, ema=not args.no_ema)
     images = sampling.sample_with(
         G, encoder, args.caption, n=args.n, seed=args.seed, source=str(source)
     )
@@ -368,12 +368,12 @@ def _add_sample(sub) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from . import sampling
+    from . import shipped
     from .evaluate import judge as judging
     from .io import write_text_atomic
 
     source = _generator_source(args)
-    G, encoder, _ = sampling.load_generator(source, args.device)
+    G, encoder, _ = shipped.load_any(source, args.device)
     if not G.config.conditional or encoder is None:
         raise ValueError(
             f"{source} holds no text-conditional generator with its text encoder; "

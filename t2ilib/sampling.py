@@ -9,7 +9,6 @@ import os
 import torch
 
 from .device import default_device
-from .io import bundle_format
 from .models.dcgan import DCGANConfig, Generator
 from .text_encoder import TextEncoder
 from .train import checkpoint
@@ -37,17 +36,13 @@ def generate(
 def load_generator(
     path: str | os.PathLike, device: str | torch.device | None = None, *, ema: bool = True
 ):
-    """(G in eval mode, the text encoder or None, the bundle dict) from a checkpoint or a
-    shipped generator file (:mod:`t2ilib.shipped`), on ``device`` (None: CUDA when
-    present, else the CPU).
+    """(G in eval mode, the text encoder or None, the bundle dict) from a checkpoint, on
+    ``device`` (None: CUDA when present, else the CPU). (A shipped generator file:
+    :func:`t2ilib.shipped.load`; either kind: :func:`t2ilib.shipped.load_any`.)
 
     G carries the EMA weights when the bundle has them and ``ema`` is True (the default:
     they are what the run's samples were drawn from), else the trained weights.
     """
-    from . import shipped
-
-    if bundle_format(path) == shipped.FORMAT:
-        return shipped.load(path, device)
     device = default_device() if device is None else torch.device(device)
     blob = checkpoint.read(path)
     G = Generator(DCGANConfig.from_dict(blob["model_config"]))

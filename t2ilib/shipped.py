@@ -43,7 +43,7 @@ import torch
 
 from . import text_encoder
 from .device import default_device
-from .io import load_bundle, save_bundle
+from .io import bundle_format, load_bundle, save_bundle
 from .models.dcgan import DCGANConfig, Generator
 from .text_encoder import TextEncoder, load_text_encoder
 
@@ -217,6 +217,19 @@ def load(name_or_file: str | os.PathLike, device: str | torch.device | None = No
             "copy the two files from the same t2ilib"
         )
     return G.to(device).eval(), encoder, blob
+
+
+def load_any(
+    path: str | os.PathLike, device: str | torch.device | None = None, *, ema: bool = True
+):
+    """(G, text encoder, bundle) from a training checkpoint
+    (:func:`t2ilib.sampling.load_generator`) or a shipped generator file (:func:`load`),
+    whichever ``path`` holds: what ``sample --checkpoint`` and ``evaluate`` accept."""
+    from .sampling import load_generator
+
+    if bundle_format(path) == FORMAT:
+        return load(path, device)
+    return load_generator(path, device, ema=ema)
 
 
 def describe(name_or_file: str | os.PathLike) -> str:

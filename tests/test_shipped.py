@@ -50,8 +50,8 @@ def test_export_load_and_sample(runs, tmp_path, capsys):
     assert shipped_images.shape == run_images.shape
     torch.testing.assert_close(shipped_images, run_images, atol=0.05, rtol=0)
     assert not torch.equal(shipped_images, shipped.sample(file, ["a red star"], n=4, seed=4))
-    # sampling.load_generator and the command line take a shipped file like a checkpoint.
-    G, encoder, _ = sampling.load_generator(file, "cpu")
+    # load_any and the command line take a shipped file like a checkpoint.
+    G, encoder, _ = shipped.load_any(file, "cpu")
     assert encoder is not None and G.config.conditional
     png = tmp_path / "s.png"
     args = ["sample", "--checkpoint", str(file), "--caption", "a red star", "-n", "2"]
