@@ -66,10 +66,10 @@ def file_name(variant: str, recipe: str) -> str:
 
 def _files(where: Path) -> dict[str, Path]:
     """Shipped generators in ``where`` by name (the variant), in the paper's order."""
-    from .train.gan import VARIANTS
-
     if not where.is_dir():
         return {}
+    from .train.gan import VARIANTS
+
     out = {}
     for p in where.glob(f"{PREFIX}*.pt"):
         if p.name == ENCODER_FILE:
