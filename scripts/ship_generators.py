@@ -72,19 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     for variant in variants:
         folder = Path(args.runs) / variant
         start = time.perf_counter()
-        if (folder / runs.CHECKPOINT).is_file():
-            trainer = runs.prepare(folder, resume=True, device=args.device, steps=args.steps)
-        else:
-            trainer = runs.prepare(
-                folder,
-                variant=variant,
-                seed=args.seed,
-                encoder=args.encoder,
-                steps=args.steps,
-                lr_anneal=args.lr_anneal,
-                mismatch=args.mismatch,
-                device=args.device,
-            )
+        trainer = runs.prepare_or_resume(
+            folder,
+            device=args.device,
+            resume_steps=args.steps,
+            variant=variant,
+            seed=args.seed,
+            encoder=args.encoder,
+            steps=args.steps,
+            lr_anneal=args.lr_anneal,
+            mismatch=args.mismatch,
+        )
         runs.finish(trainer, folder, progress=False)
         run = json.loads((folder / runs.RUN_FILE).read_text())
         file = shipped.export(folder / runs.CHECKPOINT, args.out)

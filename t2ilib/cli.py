@@ -454,9 +454,10 @@ def _add_ablation(sub) -> None:
         "ablation",
         help="train and judge several variants and seeds with one budget; a table",
         description="Train every --variants x --seeds on the profile's Shapes data with the "
-        "same budget and recipe, judge each with the Shapes judge, and write OUT/ablation.json "
-        "and OUT/ablation.csv (mean and std over seeds). Each run is a run folder "
-        "OUT/<variant>-seed<k>; run the command again to continue after a stop.",
+        "same budget and recipe, judge each with the Shapes judge, and write OUT/ablation.json, "
+        "OUT/ablation.csv (mean and std over seeds) and OUT/ablation.jsonl (one run a line). "
+        "Each run is a run folder OUT/<variant>-seed<k>; run the command again to continue "
+        "after a stop.",
     )
     p.add_argument(
         "--variants", default="gan,gan-cls,gan-int,gan-int-cls", help="comma list (all four)"

@@ -78,11 +78,9 @@ def run_one(
     metrics_file = folder / "metrics.json"
     if metrics_file.is_file():
         return json.loads(metrics_file.read_text())
-    resume = (folder / runs.CHECKPOINT).is_file()
-    if resume:
-        trainer = runs.prepare(folder, resume=True, device=train_options.get("device"))
-    else:
-        trainer = runs.prepare(folder, variant=variant, seed=seed, encoder=encoder, **train_options)
+    trainer = runs.prepare_or_resume(
+        folder, variant=variant, seed=seed, encoder=encoder, **train_options
+    )
     runs.finish(trainer, folder, progress=progress)
     metrics = judging.evaluate_generator(
         trainer.sampler, trainer.encoder, judge, per_class=per_class, real_images=real

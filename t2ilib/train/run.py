@@ -179,6 +179,21 @@ def prepare(
     return trainer
 
 
+def prepare_or_resume(
+    out: str | os.PathLike,
+    *,
+    device: str | None = None,
+    resume_steps: int | None = None,
+    **new_run,
+) -> GANTrainer:
+    """The run in ``out``: resumed exactly where it stopped when it holds a checkpoint
+    (``resume_steps`` may extend it), else started with :func:`prepare`'s ``new_run``
+    options. What a command that can be stopped and started again calls."""
+    if (Path(out) / CHECKPOINT).is_file():
+        return prepare(out, resume=True, device=device, steps=resume_steps)
+    return prepare(out, device=device, **new_run)
+
+
 def finish(
     trainer: GANTrainer, out: str | os.PathLike, *, checkpoint_every: int = 500, progress=True
 ) -> tuple[Path, Path]:
