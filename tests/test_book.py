@@ -106,3 +106,15 @@ def test_book_loads_nothing_from_the_internet(built_book):
     assert '<script defer="defer" src="../_static/mathjax/tex-chtml.js' in page
     assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
     assert "THEBE_JS_URL" not in page
+
+
+@pytest.mark.slow
+def test_api_reference_documents_each_module_it_lists(built_book):
+    result, html = built_book
+    assert result.returncode == 0, "the book did not build: see test_book_builds_without_warnings"
+    modules = re.findall(r"^\.\. automodule:: (\S+)$", (ROOT / "book" / "api.md").read_text(), re.M)
+    assert "t2ilib.train.gan" in modules
+    page = (html / "book" / "api.html").read_text()
+    for name in modules:
+        assert f'id="module-{name}"' in page, name
+        assert f'id="{name}.' in page, f"{name}: no member documented"

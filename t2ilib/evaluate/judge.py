@@ -358,9 +358,10 @@ def reference_images(
 
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Frechet distance between Gaussians fitted to two sets of features (N, F), (M, F):
+    """Frechet distance between Gaussians fitted to two sets of features (N, F), (M, F),
+    as Heusel et al. (2017) define it (eq. 6)::
 
-    d^2 = |mu_a - mu_b|^2 + Tr(C_a + C_b - 2 (C_a C_b)^(1/2))   (Heusel et al. 2017, eq. 6)
+        d^2 = |mu_a - mu_b|^2 + Tr(C_a + C_b - 2 (C_a C_b)^(1/2))
     """
     import numpy as np
     from scipy import linalg

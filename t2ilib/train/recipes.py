@@ -4,23 +4,23 @@ A recipe is a set of changes to the networks (:class:`t2ilib.models.dcgan.DCGANC
 and to the loop (:class:`t2ilib.train.gan.GANTrainConfig`). Every stabiliser is a named
 switch of those two dataclasses, off in ``paper``:
 
-==================  =============================  ======================================
-switch              what it does                   source
-==================  =============================  ======================================
-``d_norm``          spectral norm instead of BN    Miyato et al. (2018)
+==================  ==============================  ======================================
+switch              what it does                    source
+==================  ==============================  ======================================
+``d_norm``          spectral norm instead of BN     Miyato et al. (2018)
                     in D
-``d_projection``    D scores <E h, features> on    Miyato & Koyama (2018)
+``d_projection``    D scores <E h, features> on     Miyato & Koyama (2018)
                     top of the paper's concat
-``loss``            hinge instead of cross-entropy Lim & Ye (2017); Miyato et al. (2018)
-``g_lr_ratio``,     separate learning rates and    Heusel et al. (2017) (TTUR)
+``loss``            hinge instead of cross-entropy  Lim & Ye (2017); Miyato et al. (2018)
+``g_lr_ratio``,     separate learning rates and     Heusel et al. (2017) (TTUR)
 ``beta1/beta2``     Adam betas for G and D
-``ema_decay``       sample from an EMA of G        Yazici et al. (2019)
-``r1_gamma``        zero-centred gradient penalty  Mescheder et al. (2018)
+``ema_decay``       sample from an EMA of G         Yazici et al. (2019)
+``r1_gamma``        zero-centred gradient penalty   Mescheder et al. (2018)
                     on real matching pairs
-``mode_seeking``    G rewarded for images that     Mao et al. (2019)
+``mode_seeking``    G rewarded for images that      Mao et al. (2019)
                     differ when z differs
-``text_norm``       standardised text embeddings   this book (see ``dcgan.TextNorm``)
-==================  =============================  ======================================
+``text_norm``       standardised text embeddings    this book (see ``dcgan.TextNorm``)
+==================  ==============================  ======================================
 
 Which of them ``stable`` switches on was chosen by measurement on Shapes
 (``scripts/recipe_ablation.py``; the runs are in ``t2ilib/results/``), not by habit; chapters 3
