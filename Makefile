@@ -1,21 +1,26 @@
 # make book: build the rendered book into _build/html/index.html
 # make test: unit tests + every chapter notebook re-run under nbmake (smoke profile)
-# Both create the virtual environment .venv first when it is missing or out of date.
+# make venv: only the virtual environment .venv (book and test create it too when it is
+# missing or out of date)
 # make mathjax: MathJax 3 into book/_static/mathjax, from the npm package in package-lock.json
 # (book and test do it too), so that the book reads offline
+# make browser: Debian's chromium, for tests/test_browser.py (CI runs it before the tests)
+# make linkcheck: every internal link and anchor of the book; internet links are skipped
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: mathjax book test lint clean
+.PHONY: venv mathjax browser book test linkcheck lint clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
+
+venv: $(STAMP)
 
 # Only what tex-chtml.js loads: itself, the TeX extensions it autoloads, its fonts, the menu
 # and the accessibility parts the menu loads.
@@ -34,11 +39,19 @@ $(MATHJAX)/tex-chtml.js: node_modules/.package-lock.json
 
 mathjax: $(MATHJAX)/tex-chtml.js
 
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@/usr/bin/chromium --version
+
 book: $(STAMP) mathjax
 	$(BIN)/jupyter-book build . -W --keep-going
 
 test: $(STAMP) mathjax
 	$(BIN)/python -m pytest tests --nbmake notebooks -q
+
+linkcheck: $(STAMP) mathjax
+	$(BIN)/jupyter-book build . --builder linkcheck
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -84,3 +84,35 @@ def show_images(
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def show_rows(
+    images: torch.Tensor,
+    labels: list[str],
+    size: float = 0.9,
+    fontsize: int = 10,
+    title: str | None = None,
+):
+    """Show (R * C, 3, H, W) images as R rows of C, each row named by the label on its left
+    (a caption, its samples across): one compact grid, its text at a size that stays
+    legible when the page scales the figure down. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    rows = len(labels)
+    if rows == 0 or len(images) % rows:
+        raise ValueError(f"{len(images)} images cannot be split into {rows} equal rows")
+    ncols = len(images) // rows
+    grid = image_grid(images, ncols=ncols)  # (R * H', C * W', 3)
+    row_height = grid.shape[0] / rows
+    label_inches = 0.075 * max(len(label) for label in labels) * fontsize / 10
+    fig, ax = plt.subplots(figsize=(ncols * size + label_inches, rows * size + 0.2))
+    ax.imshow(grid, interpolation="nearest")
+    ax.set_yticks([(i + 0.5) * row_height for i in range(rows)], labels, fontsize=fontsize)
+    ax.set_xticks([])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=fontsize)
+    fig.tight_layout()
+    return fig

@@ -35,3 +35,16 @@ def test_save_and_show(tmp_path):
     fig = viz.show_images(images, titles=["a", "b", "c", "d"], ncols=2)
     assert len(fig.axes) == 4
     assert np.asarray(Image.open(tmp_path / "g.png")).dtype == np.uint8
+
+
+def test_show_rows_names_each_row():
+    import matplotlib.pyplot as plt
+
+    images = torch.rand(6, 3, 8, 8) * 2 - 1
+    fig = viz.show_rows(images, ["a red star", "a blue circle"])  # 2 rows of 3
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a red star", "a blue circle"]
+    assert ax.images[0].get_array().shape == (2 * 10 + 2, 3 * 10 + 2, 3)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="6 images cannot be split into 4 equal rows"):
+        viz.show_rows(images, ["a", "b", "c", "d"])
