@@ -5,7 +5,8 @@
 # make mathjax: MathJax 3 into book/_static/mathjax, from the npm package in package-lock.json
 # (book and test do it too), so that the book reads offline
 # make browser: Debian's chromium, for tests/test_browser.py (CI runs it before the tests)
-# make linkcheck: every internal link and anchor of the book; internet links are skipped
+# make linkcheck: the book's links, offline: local files and internal references are checked,
+# links to the internet only listed (report: _build/html/output.txt)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -51,7 +52,7 @@ test: $(STAMP) mathjax
 	$(BIN)/python -m pytest tests --nbmake notebooks -q
 
 linkcheck: $(STAMP) mathjax
-	$(BIN)/jupyter-book build . --builder linkcheck
+	$(BIN)/jupyter-book build . --builder linkcheck -W --keep-going
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
