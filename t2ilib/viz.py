@@ -104,9 +104,15 @@ def show_rows(
     ncols = len(images) // rows
     grid = image_grid(images, ncols=ncols)  # (R * H', C * W', 3)
     row_height = grid.shape[0] / rows
-    label_inches = 0.075 * max(len(label) for label in labels) * fontsize / 10
-    fig, ax = plt.subplots(figsize=(ncols * size + label_inches, rows * size + 0.2))
-    ax.imshow(grid, interpolation="nearest")
+    label_inches = 0.08 * max(len(label) for label in labels) * fontsize / 10 + 0.15
+    title_inches = 0.35 if title else 0.05
+    width, height = ncols * size + label_inches, rows * size + title_inches + 0.05
+    fig = plt.figure(figsize=(width, height))
+    # The grid fills the figure right of the labels: no margin the page would shrink.
+    ax = fig.add_axes(
+        (label_inches / width, 0.05 / height, ncols * size / width, rows * size / height)
+    )
+    ax.imshow(grid, interpolation="nearest", aspect="auto")
     ax.set_yticks([(i + 0.5) * row_height for i in range(rows)], labels, fontsize=fontsize)
     ax.set_xticks([])
     ax.tick_params(length=0)
@@ -114,5 +120,4 @@ def show_rows(
         spine.set_visible(False)
     if title:
         ax.set_title(title, fontsize=fontsize)
-    fig.tight_layout()
     return fig
