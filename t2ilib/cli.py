@@ -14,6 +14,8 @@ Commands:
     sample --checkpoint RUN/checkpoint.pt --caption "a small red circle" -n 16 --out grid.png
     evaluate --checkpoint RUN/checkpoint.pt [--captions FILE] [--out metrics.json]
     ablation --variants gan,gan-cls,gan-int,gan-int-cls --seeds 0,1,2 --encoder ENC --out DIR
+    train-style --checkpoint RUN/checkpoint.pt --out STYLE [--steps N]
+    transfer --checkpoint RUN/checkpoint.pt --style IMAGE --caption "a large blue star" --out x.png
 """
 
 from __future__ import annotations
@@ -652,6 +654,114 @@ def _add_train_encoder(sub) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# train-style, transfer (the style encoder S: t2ilib.train.style, t2ilib.transfer)
+# ---------------------------------------------------------------------------------------
+
+
+def _cmd_train_style(args: argparse.Namespace) -> int:
+    from .train import style
+
+    source = _generator_source(args)
+    result = style.train_style(
+        source,
+        args.out,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        progress=not args.no_progress,
+    )
+    print(
+        f"trained the style encoder for {result['steps']} steps ({result['seconds']:.0f} s), "
+        f"L_style {result['loss']:.3f}; wrote {result['file']}"
+    )
+    if result["checkpoint"] is not None:
+        print(f"stored S in {result['checkpoint']} too: transfer --checkpoint finds it there")
+    else:
+        if result["note"]:
+            print(f"S not stored in the checkpoint: {result['note']}")
+        print(f"pass --style-encoder {result['file']} to transfer")
+    return 0
+
+
+def _add_train_style(sub) -> None:
+    p = sub.add_parser(
+        "train-style",
+        help="train the style encoder S that inverts a trained G (paper section 4.4)",
+        description="Train S so that S(G(z, phi(t))) = z, with G frozen, z ~ N(0, I) and "
+        "captions of the Shapes training classes embedded by G's own text encoder. Writes "
+        "OUT/style.pt and, for a training checkpoint, stores S in it too, so that transfer "
+        "finds it there.",
+    )
+    _add_generator_source(p)
+    p.add_argument("--out", required=True, help="folder for style.pt")
+    p.add_argument(
+        "--steps", type=_positive_int, default=None, help="Adam steps (default: profile's)"
+    )
+    p.add_argument(
+        "--batch-size", type=_positive_int, default=None, help="default: profile's batch size"
+    )
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (2e-4)")
+    p.add_argument("--seed", type=int, default=0, help="default 0")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    p.add_argument("--no-progress", action="store_true", help="no loss lines while training")
+    p.set_defaults(func=_cmd_train_style)
+
+
+def _cmd_transfer(args: argparse.Namespace) -> int:
+    import torch
+
+    from . import shipped, transfer
+    from .viz import save_grid
+
+    images = [transfer.read_image(path) for path in args.style]  # errors before any work
+    source = _generator_source(args)
+    G, encoder, blob = shipped.load_any(source, args.device)
+    S = transfer.style_encoder_for(G, blob, source, args.style_encoder)
+    size = G.config.image_size
+    x = torch.cat([transfer.prepare_images(image, size) for image in images])  # (N, 3, S, S)
+    x_hat = transfer.transfer(G, S, encoder, x, args.caption)  # (N, M, 3, S, S)
+    grid = torch.cat([x[:, None], x_hat], dim=1)  # each row: the style image, then its transfers
+    save_grid(grid.flatten(0, 1), args.out, ncols=grid.shape[1], scale=args.scale)
+    print(
+        f"wrote {args.out}: {len(images)} style image(s) (first column), each drawn with "
+        f"{len(args.caption) or 'no'} caption(s)"
+    )
+    return 0
+
+
+def _add_transfer(sub) -> None:
+    p = sub.add_parser(
+        "transfer",
+        help="draw the style of an image with the content of a caption (paper section 5.3)",
+        description="x_hat = G(S(x), phi(t)): the style vector S(x) of each --style image "
+        "(any size or format PIL reads), drawn by G with each --caption. Writes a grid: one "
+        "row per style image, the image itself first. S comes from the checkpoint "
+        "(train-style stores it there) or from --style-encoder.",
+    )
+    _add_generator_source(p)
+    p.add_argument(
+        "--style-encoder",
+        default=None,
+        help="OUT/style.pt from train-style (default: the one stored in --checkpoint)",
+    )
+    p.add_argument(
+        "--style", action="append", required=True, help="an image file (repeat for several)"
+    )
+    p.add_argument(
+        "--caption",
+        action="append",
+        default=[],
+        help="a caption (repeat for several; none for a DCGAN)",
+    )
+    p.add_argument("--out", required=True, help="PNG file for the grid")
+    p.add_argument("--scale", type=_positive_int, default=2, help="enlarge the grid (2)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    p.set_defaults(func=_cmd_transfer)
+
+
+# ---------------------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------------------
 
@@ -666,6 +776,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_train_encoder(sub)
     _add_ablation(sub)
+    _add_train_style(sub)
+    _add_transfer(sub)
     return parser
 
 

@@ -71,6 +71,7 @@ BUNDLE_KINDS: dict[str, str] = {
     "t2ilib.shapes_judge": "Shapes judge",
     "t2ilib.embeddings": "embedding cache",
     "t2ilib.image_features": "image-feature cache",
+    "t2ilib.style_encoder": "style encoder",
 }
 
 

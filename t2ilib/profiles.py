@@ -51,6 +51,7 @@ class Profile:
     encoder_steps: int = 6_000  # DS-SJE steps of the text encoder (chapter 2, `train-encoder`)
     encoder_pretrain_steps: int = 1_000  # Shapes image-CNN label pre-training before DS-SJE
     encoder_eval_n: int = 4_800  # Shapes images (all classes, another seed) for zero-shot numbers
+    style_steps: int = 3_000  # Adam steps of the style encoder S (`train-style`, section 4.4)
 
     def describe(self) -> str:
         """One line for a notebook's device cell: the profile and its main sizes."""
@@ -78,6 +79,7 @@ PROFILES: dict[str, Profile] = {
         encoder_steps=6,
         encoder_pretrain_steps=4,
         encoder_eval_n=96,
+        style_steps=6,
     ),
     "cpu": Profile(
         name="cpu",
@@ -94,6 +96,7 @@ PROFILES: dict[str, Profile] = {
         encoder_steps=900,
         encoder_pretrain_steps=1_800,
         encoder_eval_n=1_920,
+        style_steps=1_500,
     ),
     "gpu": Profile(
         name="gpu",
@@ -111,6 +114,7 @@ PROFILES: dict[str, Profile] = {
         encoder_steps=3_000,
         encoder_pretrain_steps=4_000,
         encoder_eval_n=4_800,
+        style_steps=5_000,
     ),
 }
 

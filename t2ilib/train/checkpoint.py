@@ -19,6 +19,10 @@ Contents (``FORMAT`` = ``"t2ilib.gan_checkpoint"``)::
     history             losses and D outputs logged during training
     text_encoder        the encoder that conditions G: {config, state_dict, metadata},
                         or None (unconditional runs, or embeddings from elsewhere)
+    style_encoder       optional: the style encoder S trained for this G by ``train-style``
+                        ({model_config, state_dict, metadata}; t2ilib.train.style).
+                        Bundles without it load, sample and resume as before; a resumed
+                        run writes its next checkpoints without it (its G has changed).
 
 A bundle alone is enough to sample: :func:`load_generator` returns G and the text
 encoder; :func:`sample` turns captions and a seed into images. This answers the complaint
@@ -111,3 +115,10 @@ def read(path: str | os.PathLike) -> dict:
         "--variant gan --out RUN` writes",
         required=REQUIRED,
     )
+
+
+def rewrite(path: str | os.PathLike, blob: dict) -> None:
+    """Write a bundle :func:`read` returned, with entries added or changed, back to ``path``
+    atomically, at the format version it was read with."""
+    payload = {k: v for k, v in blob.items() if k not in ("format", "version")}
+    save_bundle(path, FORMAT, payload, version=int(blob.get("version", FORMAT_VERSION)))
