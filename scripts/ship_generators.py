@@ -6,8 +6,11 @@ For each variant: train a run folder ``RUNS/<variant>`` (resumed if it is there)
 will load it; store the judge's numbers and how the run was made in the file's label; and
 append the same as one row to ``--results``.
 
-    T2I_PROFILE=cpu python scripts/ship_generators.py --steps 8000 \\
+    T2I_PROFILE=cpu python scripts/ship_generators.py --steps 3000 \\
         --encoder notebooks/runs/ch02_encoder_cpu/text_encoder.pt --runs runs/shipped
+
+(GAN-INT-CLS trained for 8,000 steps collapsed at about step 3,500: see
+``scripts/gan_int_probe.py``; the shipped files are 3,000-step runs.)
 
 A second start resumes unfinished runs and re-exports finished ones (same weights, same
 numbers). The issue's targets for the GAN-INT-CLS file are printed against its numbers.
