@@ -8,6 +8,7 @@ notebook's Colab badge and its Colab install cell are derived from it by this sc
 
 The badge is the line of the first cell that starts with ``[![Open In Colab]``; the install
 line is the one containing ``git+https://``. A notebook missing either is reported.
+The install cell is also tagged ``hide-input``, so the rendered book shows it collapsed.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def sync(nb: dict, rel: str, url: str, branch: str) -> tuple[dict | None, list[s
         src = "".join(cell["source"])
         if INSTALL_RE.search(src):
             has_install = True
+            # Collapsed on the rendered page: a reader of the book needs it only on Colab.
+            tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+            if "hide-input" not in tags:
+                tags.append("hide-input")
+                changed = True
             new = INSTALL_RE.sub(install, src)
             if new != src:
                 cell["source"], changed = _split_source(new), True

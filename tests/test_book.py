@@ -57,6 +57,7 @@ def test_chapter_frame(path):
     assert first.startswith("# ") and sync_notebooks.BADGE_PREFIX in first
     code = [c for c in cells if c["cell_type"] == "code"]
     assert "".join(code[0]["source"]).splitlines()[:4] == SETUP_LINES
+    assert "hide-input" in code[0].get("metadata", {}).get("tags", [])  # collapsed on the page
     assert "device_report()" in "".join(code[1]["source"])
     headings = [
         line
