@@ -13,6 +13,7 @@ Every file of weights (checkpoints, encoders, the judge, caches) is a *bundle*:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,3 +166,13 @@ def load_bundle(
     if missing:
         raise ValueError(f"{path} is an incomplete {what}: missing {missing}{tail}")
     return blob
+
+
+def state_fingerprint(state: dict[str, torch.Tensor]) -> str:
+    """A short hash of a state dict's names and values: equal weights, equal fingerprint
+    (16 hex digits of SHA-256 over the entries in name order)."""
+    h = hashlib.sha256()
+    for k, v in sorted(state.items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]

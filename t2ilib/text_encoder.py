@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .io import load_bundle, save_bundle
+from .io import load_bundle, save_bundle, state_fingerprint
 from .models.char_cnn_rnn import CharCNNRNN, CharCNNRNNConfig
 from .text import encode
 
@@ -106,11 +106,7 @@ class TextEncoder(nn.Module):
 
     def fingerprint(self) -> str:
         """A short hash of the weights: equal weights, equal fingerprint (cache keys)."""
-        h = hashlib.sha256()
-        for k, v in sorted(self.net.state_dict().items()):
-            h.update(k.encode())
-            h.update(v.detach().cpu().contiguous().numpy().tobytes())
-        return h.hexdigest()[:16]
+        return state_fingerprint(self.net.state_dict())
 
 
 def load_text_encoder(path: str | os.PathLike, device: str | torch.device = "cpu") -> TextEncoder:

@@ -37,13 +37,12 @@ refuse an S that belongs to another G.
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 import torch
 from torch import nn
 
-from ..io import load_bundle, save_bundle
+from ..io import load_bundle, save_bundle, state_fingerprint
 from .dcgan import DCGANConfig, _bn, _dcgan_trunk, _vgg_trunk, init_weights
 
 FORMAT = "t2ilib.style_encoder"
@@ -117,8 +116,4 @@ def load_style_encoder(path: str | os.PathLike, device: str | torch.device = "cp
 def generator_fingerprint(G: nn.Module) -> str:
     """A short hash of G's weights and buffers: the same G, the same fingerprint. S records
     the fingerprint of the G it inverts; style transfer compares it with the G it is given."""
-    h = hashlib.sha256()
-    for k, v in sorted(G.state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().float().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+    return state_fingerprint({k: v.float() for k, v in G.state_dict().items()})
