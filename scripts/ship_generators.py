@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mismatch", default="text", help="GAN-CLS's wrong pair (text, image)")
     p.add_argument("--lr-anneal", type=float, default=0.5)
+    p.add_argument("--int-loss", default=None, help="GAN-INT rows' G loss: same or bce")
     p.add_argument("--device", default=None)
     args = p.parse_args(argv)
     try:
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             steps=args.steps,
             lr_anneal=args.lr_anneal,
             mismatch=args.mismatch,
+            int_loss=args.int_loss,
         )
         runs.finish(trainer, folder, progress=False)
         run = json.loads((folder / runs.RUN_FILE).read_text())

@@ -30,8 +30,9 @@ from . import profiles
 from .data.shapes import DEFAULT_LAYOUT as SHAPES_DEFAULT_LAYOUT
 from .data.shapes import IMAGE_SIZES as SHAPES_IMAGE_SIZES
 from .data.shapes import LAYOUTS as SHAPES_LAYOUTS
+from .losses import LOSSES as GAN_LOSSES
 from .models import char_cnn_rnn, dcgan
-from .train.encoder import OPTIMIZERS
+from .train.encoder import OPTIMIZERS, SHAPES_CLASSES
 from .train.gan import MISMATCH as GAN_MISMATCH
 from .train.gan import VARIANTS as GAN_VARIANTS
 from .train.recipes import RECIPES
@@ -179,6 +180,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         ema_decay=args.ema_decay,
         lr_anneal=args.lr_anneal,
         mismatch=args.mismatch,
+        int_loss=args.int_loss,
         amp=args.amp,
         channels_last=args.channels_last,
         compile=args.compile,
@@ -217,6 +219,14 @@ def _add_schedule_options(p, *, lr_anneal_default) -> None:
         help="GAN-CLS's wrong pair: a real image of another class (image, the authors' code) "
         "or the text of another class (text, Algorithm 1; D's trunk runs once on the real "
         "images) (default: image)",
+    )
+    p.add_argument(
+        "--int-loss",
+        choices=("same", *GAN_LOSSES),
+        default=None,
+        help="GAN-INT: G's loss on the interpolated rows, 'same' as the recipe's (the "
+        "authors') or 'bce' (-log D, bounded; keeps the hinge recipe's G from running "
+        "up D's score where D never trains) (default: same)",
     )
 
 
@@ -443,6 +453,7 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
         recipe=args.recipe,
         lr_anneal=args.lr_anneal,
         mismatch=args.mismatch,
+        int_loss=args.int_loss,
         width=args.width,
         device=args.device,
     )
@@ -496,7 +507,8 @@ def _encoder_data(args: argparse.Namespace, P):
 
         n = args.n or P.shapes_n
         return enc.shapes_encoder_data(
-            Shapes(n, split="trainval", image_size=P.image_size, seed=args.seed)
+            Shapes(n, split="trainval", image_size=P.image_size, seed=args.seed),
+            classes=args.classes,
         )
     import importlib
     from pathlib import Path
@@ -628,6 +640,13 @@ def _add_train_encoder(sub) -> None:
         help="Shapes: random flips during image-CNN pre-training (default: on)",
     )
     p.add_argument("--batch-classes", type=_positive_int, default=40, help="B (default 40)")
+    p.add_argument(
+        "--classes",
+        default="shape-colour",
+        choices=SHAPES_CLASSES,
+        help="Shapes: what DS-SJE counts as a class (default shape-colour, chapter 2's; "
+        "shape-colour-size splits each by size)",
+    )
     p.add_argument(
         "--optimizer",
         default=None,

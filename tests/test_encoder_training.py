@@ -244,3 +244,20 @@ def test_the_encoder_trains_on_the_gpu_when_one_is_present(shapes_data, monkeypa
     asked.clear()
     train_encoder(shapes_data, None, _config(steps=1, device="cpu"), progress=False)
     assert not asked
+
+
+def test_shapes_classes_split_by_size():
+    ds = Shapes(96, split="trainval", image_size=32, seed=0)
+    plain = shapes_encoder_data(ds)
+    sized = shapes_encoder_data(ds, classes="shape-colour-size")
+    size = ds.attributes["size"]
+    assert torch.equal(sized.labels, plain.labels * 3 + size)
+    assert torch.equal(sized.labels // 3, plain.labels)  # the shape-colour class is kept
+    with pytest.raises(ValueError, match="valid: \\('shape-colour', 'shape-colour-size'\\)"):
+        shapes_encoder_data(ds, classes="size")
+
+    class NoAttributes:
+        images, captions, labels = ds.images, ds.captions, ds.labels
+
+    with pytest.raises(ValueError, match="needs the dataset's attributes"):
+        shapes_encoder_data(NoAttributes(), classes="shape-colour-size")

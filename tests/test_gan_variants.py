@@ -151,3 +151,30 @@ def test_mismatched_captions_errors():
         mismatched_captions(attrs, "background")
     with pytest.raises(ValueError, match="no other allowed class"):
         mismatched_captions(attrs, "colour", classes=[0])
+
+
+@pytest.mark.parametrize("int_loss", ["same", "bce"])
+def test_gan_int_rows_take_their_own_loss(int_loss):
+    """``int_loss="bce"`` under the hinge game: G's loss is -D on the B text rows and
+    -log sigmoid(D) on the B/2 interpolated rows, each row weighted alike; "same" keeps -D
+    on all of them (the collapse of chapter 6: -D has no floor at the midpoints)."""
+    config = tiny_config("gan-int", int_loss=int_loss)
+    model, config = recipes.apply("stable", TINY, config)
+    config = replace(config, mode_seeking=0.0)  # G's loss is then the adversarial term only
+    t = GANTrainer(tiny_data(), model, config, device="cpu")
+    seen = []
+    hook = t.D.register_forward_hook(lambda m, i, o: seen.append(o.detach().float()))
+    stats = t.step(t.next_batch())
+    hook.remove()
+    s = seen[-1]  # G step: D's scores of G's batch, (B + B/2,)
+    assert s.shape == (12,)
+    if int_loss == "same":
+        expected = -s.mean()
+    else:
+        expected = (8 * -s[:8].mean() + 4 * torch.nn.functional.softplus(-s[8:]).mean()) / 12
+    assert stats["g_loss"] == pytest.approx(float(expected), rel=1e-5, abs=1e-6)
+
+
+def test_int_loss_errors_name_the_choices():
+    with pytest.raises(ValueError, match="unknown int_loss 'l2'"):
+        GANTrainConfig(interpolate=True, int_loss="l2")

@@ -122,14 +122,39 @@ def encode_caption_lists(captions: Sequence[Sequence[str]]) -> torch.Tensor:
     return encode(flat).to(torch.uint8).view(len(captions), counts.pop(), -1)
 
 
-def shapes_encoder_data(dataset) -> EncoderData:
+SHAPES_CLASSES = ("shape-colour", "shape-colour-size")
+
+
+def shapes_encoder_data(dataset, classes: str = "shape-colour") -> EncoderData:
     """Training pairs from a :class:`t2ilib.data.shapes.Shapes` (or any dataset with
-    ``images`` (N, 3, S, S) uint8, ``captions`` and ``labels``)."""
+    ``images`` (N, 3, S, S) uint8, ``captions`` and ``labels``).
+
+    ``classes`` says what DS-SJE treats as one class. ``"shape-colour"`` (chapter 2): the
+    dataset's 48 classes, so nothing in the loss asks the embedding to tell a small red
+    circle from a large one. ``"shape-colour-size"``: each class split by the object's
+    size (label * 3 + size, needs ``dataset.attributes["size"]``), 144 classes, so the
+    loss ranks a caption's own size above the others, as CUB's fine-grained species make
+    the paper's encoder tell near-identical birds apart. The held-out (zero-shot) classes
+    stay the same shape-colour pairs, in every size.
+    """
+    if classes not in SHAPES_CLASSES:
+        raise ValueError(f"unknown classes {classes!r}; valid: {SHAPES_CLASSES}")
+    labels = torch.as_tensor(dataset.labels).long()
+    if classes == "shape-colour-size":
+        from ..data.shapes import SIZES
+
+        attributes = getattr(dataset, "attributes", None)
+        if not attributes or "size" not in attributes:
+            raise ValueError(
+                "classes='shape-colour-size' needs the dataset's attributes['size'] "
+                "(a t2ilib.data.shapes.Shapes has them)"
+            )
+        labels = labels * len(SIZES) + torch.as_tensor(attributes["size"]).long()
     return EncoderData(
         images=dataset.images,
         captions=encode_caption_lists(dataset.captions),
-        labels=torch.as_tensor(dataset.labels).long(),
-        name=getattr(dataset, "split", "shapes"),
+        labels=labels,
+        name=getattr(dataset, "split", "shapes") + ("" if classes == "shape-colour" else "+size"),
     )
 
 

@@ -123,6 +123,9 @@ class GANTrainConfig(DictConfig):
     captions_per_sample: int = 4  # caption embeddings averaged per image (paper: 4 of 10)
     cls_weight: float = 0.5  # GAN-CLS weight of the (real, wrong text) term; fake gets 1 - w
     int_beta: float = 0.5  # GAN-INT: h_int = beta * h1 + (1 - beta) * h2
+    int_loss: str = "same"  # G's loss on the interpolated rows: "same" as ``loss`` (the
+    #                        authors'), or "bce" (-log D, bounded below by 0) under the
+    #                        hinge game, whose -D has no floor where D never trains
     flip: bool = True  # random horizontal flips, p = 0.5
     seed: int = 0  # seeds the networks' init and every random draw of the loop
     grid_rows: int = 8  # fixed progress grid: rows of distinct captions ...
@@ -151,6 +154,10 @@ class GANTrainConfig(DictConfig):
             raise ValueError(f"unknown mismatch {self.mismatch!r}; valid: {MISMATCH}")
         if self.loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; valid losses are {losses.LOSSES}")
+        if self.int_loss not in ("same", *losses.LOSSES):
+            raise ValueError(
+                f"unknown int_loss {self.int_loss!r}; valid: {('same', *losses.LOSSES)}"
+            )
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.lr_anneal <= 1.0:
@@ -520,7 +527,16 @@ class GANTrainer:
         with self._autocast():
             fake = self.g_fn(z, h_g)  # (B [+ B/2], 3, S, S)
             s_gen = self.d_fn(fake, h_g)
-            g_loss = losses.g_loss(c.loss, s_gen)
+            if c.interpolate and c.int_loss not in ("same", c.loss):
+                # [int_loss: the B/2 interpolated rows get their own loss, each row weighted
+                #  as before: L_G = (B L(s_text) + B/2 L_int(s_int)) / (3B/2)]
+                n_int = s_gen.shape[0] - B
+                g_loss = (
+                    B * losses.g_loss(c.loss, s_gen[:B])
+                    + n_int * losses.g_loss(c.int_loss, s_gen[B:])
+                ) / s_gen.shape[0]
+            else:
+                g_loss = losses.g_loss(c.loss, s_gen)
             if c.mode_seeking > 0:
                 # [mode seeking (Mao et al. 2019): the first B/2 texts again, other noise z2;
                 #  L_G += lambda / (mean|G(z1, h) - G(z2, h)| / mean|z1 - z2| + eps)]

@@ -102,6 +102,7 @@ def prepare(
     ema_decay: float | None = None,
     lr_anneal: float | None = None,
     mismatch: str | None = None,
+    int_loss: str | None = None,
     embeddings_cache: str | os.PathLike | None = None,
     amp: bool = False,
     channels_last: bool = False,
@@ -174,6 +175,8 @@ def prepare(
         config = replace(config, lr_anneal=lr_anneal)
     if mismatch is not None:
         config = replace(config, mismatch=mismatch)
+    if int_loss is not None:
+        config = replace(config, int_loss=int_loss)
     trainer = GANTrainer(data, model_config, config, encoder=text_encoder, device=device)
     write_text_atomic(run_file, json.dumps(run, indent=1))
     return trainer
