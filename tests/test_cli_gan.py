@@ -143,6 +143,7 @@ def test_train_records_the_recipe_and_sample_uses_the_ema(tmp_path, capsys):
 def test_cli_choices_are_the_library_tables():
     """The command line has no second copy of the library's names: each choice list is
     the library's table (adding a recipe or a preset there adds it here)."""
+    from t2ilib import losses
     from t2ilib.cli import build_parser
     from t2ilib.models import char_cnn_rnn, dcgan
     from t2ilib.train import encoder, gan, recipes
@@ -158,4 +159,16 @@ def test_cli_choices_are_the_library_tables():
     assert choices("train", "--model") == tuple(dcgan.PRESETS)
     assert choices("train", "--image-size") == dcgan.IMAGE_SIZES
     assert choices("train-encoder", "--optimizer") == encoder.OPTIMIZERS
+    assert choices("train-encoder", "--classes") == encoder.SHAPES_CLASSES
+    assert choices("train", "--int-loss") == ("same", *losses.LOSSES)
+    assert choices("ablation", "--int-loss") == ("same", *losses.LOSSES)
     assert choices("train-encoder", "--preset") == tuple(char_cnn_rnn.PRESETS)
+
+
+def test_train_int_loss_reaches_the_run(run, tmp_path):
+    root, _ = run
+    out = tmp_path / "int"
+    args = ["train", "--variant", "gan-int", "--encoder", str(root / "enc.pt"), "--out", str(out)]
+    assert main(args + TRAIN + ["--steps", "1", "--recipe", "stable", "--int-loss", "bce"]) == 0
+    blob = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert blob["train_config"]["int_loss"] == "bce" and blob["train_config"]["loss"] == "hinge"
