@@ -52,6 +52,8 @@ class Profile:
     encoder_pretrain_steps: int = 1_000  # Shapes image-CNN label pre-training before DS-SJE
     encoder_eval_n: int = 4_800  # Shapes images (all classes, another seed) for zero-shot numbers
     style_steps: int = 3_000  # Adam steps of the style encoder S (`train-style`, section 4.4)
+    style_captions_n: int = 500  # Shapes images whose training-class captions S trains on
+    style_eval_n: int = 1_000  # real images of chapter 7's ROC and transfer measurements
 
     def describe(self) -> str:
         """One line for a notebook's device cell: the profile and its main sizes."""
@@ -80,6 +82,8 @@ PROFILES: dict[str, Profile] = {
         encoder_pretrain_steps=4,
         encoder_eval_n=96,
         style_steps=6,
+        style_captions_n=48,
+        style_eval_n=60,
     ),
     "cpu": Profile(
         name="cpu",

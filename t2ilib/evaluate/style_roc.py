@@ -24,10 +24,17 @@ no clustering is needed (:func:`disentangling`):
 class, x_hat = G(S(x), phi(t)); the judge (:mod:`t2ilib.evaluate.judge`) reads x_hat. The
 fraction whose background is x's says how much style is kept (chance: 1 in 6, and the
 same measured with random z for comparison); the fractions with t's shape, colour and
-size say whether the content is the text's.
+size say whether the content is the text's (against the same fractions for G(z, phi(t))
+with random z: what G draws for t without a style image).
+
+**Pose** (:func:`read_rotation`, :func:`pose_spread`): the judge reads no rotation, so the
+angle of a centred object is read by matching its silhouette against drawings of its shape
+at every angle. Reading G's images for many z and one caption says whether G takes its
+pose from z at all; a G that draws one pose per caption leaves S no pose to read.
 
 The ROC curve and its area are written here with torch (:func:`roc_curve`, :func:`auc`), so
-the library needs no scikit-learn.
+the library needs no scikit-learn; :func:`roc_on_grid` reads a curve at fixed false
+positive rates, a short form to store (``scripts/style_report.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ from ..transfer import style_vectors
 # "Same style" thresholds for the continuous style attributes of Shapes.
 THRESHOLDS = {"position": 0.1, "rotation": 5.0}  # fraction of the side; degrees
 STYLE_ATTRIBUTES = ("background", "position", "rotation")
+# Content, named by every caption: controls for the disentangling ROC (S should not read them).
+CONTENT_ATTRIBUTES = ("shape", "colour", "size")
 
 
 def pair_indices(n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -175,6 +184,36 @@ def auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
     return float(u / (n_pos * n_neg))
 
 
+def roc_on_grid(
+    fpr: torch.Tensor, tpr: torch.Tensor, points: int = 51
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ROC curve of :func:`roc_curve` read at ``points`` evenly spaced false positive
+    rates from 0 to 1: a short form of fixed length, to store in a results file or to
+    average over runs.
+
+    Args:
+        fpr, tpr: (T + 1,) each, as :func:`roc_curve` returns them (fpr non-decreasing).
+        points: how many false positive rates, 0 and 1 included (>= 2).
+
+    Returns:
+        (grid, tpr_at_grid), each (points,). Between two points of the curve the true
+        positive rate is interpolated linearly; where the curve rises vertically (several
+        points at one false positive rate) the highest is taken.
+    """
+    if points < 2:
+        raise ValueError(f"roc_on_grid needs at least 2 points, got {points}")
+    fpr, tpr = fpr.double(), tpr.double()
+    grid = torch.linspace(0.0, 1.0, points, dtype=torch.float64)  # (points,)
+    # k: the last point of the curve with fpr[k] <= f (the top of a vertical run)
+    k = (torch.searchsorted(fpr, grid, right=True) - 1).clamp(0, len(fpr) - 1)
+    nxt = (k + 1).clamp(max=len(fpr) - 1)
+    span = fpr[nxt] - fpr[k]  # > 0 unless k is the last point
+    w = torch.where(span > 0, (grid - fpr[k]) / span.clamp(min=1e-12), torch.zeros_like(grid))
+    # tpr(f) = tpr[k] + w (tpr[k + 1] - tpr[k]), w = (f - fpr[k]) / (fpr[k + 1] - fpr[k])
+    out = tpr[k] + w.clamp(0, 1) * (tpr[nxt] - tpr[k])
+    return grid.float(), out.float()
+
+
 @torch.no_grad()
 def disentangling(
     S: StyleEncoder,
@@ -183,6 +222,7 @@ def disentangling(
     *,
     styles: tuple[str, ...] = STYLE_ATTRIBUTES,
     thresholds: dict[str, float] | None = None,
+    controls: tuple[str, ...] = (),
 ) -> dict[str, dict]:
     """The paper's disentangling ROC curves (section 5.2) for real images of known style.
 
@@ -195,19 +235,30 @@ def disentangling(
         styles: which of :data:`STYLE_ATTRIBUTES` to measure.
         thresholds: "same position" / "same rotation" thresholds (default
             :data:`THRESHOLDS`).
+        controls: content attributes of :data:`CONTENT_ATTRIBUTES` measured the same way
+            (pairs with the same value vs a different one). The caption names them, so a
+            style vector that leaves content to the text scores an AUC near 0.5 for them.
 
     Returns:
-        For each style a dict: ``auc`` (float), ``fpr`` and ``tpr`` ((T + 1,) each, the
-        curve), ``same_pairs`` and ``different_pairs`` (ints): the cosine similarity of the
-        predicted style vectors as a detector of pairs with the same style (the pairs
-        :func:`pair_mask` keeps).
+        For each style (and control) a dict: ``auc`` (float), ``fpr`` and ``tpr`` ((T + 1,)
+        each, the curve), ``same_pairs`` and ``different_pairs`` (ints): the cosine
+        similarity of the predicted style vectors as a detector of pairs with the same style
+        (the pairs :func:`pair_mask` keeps).
     """
     thresholds = {**THRESHOLDS, **(thresholds or {})}
     cos = pair_cosine(style_vectors(S, images))  # (P,)
     out = {}
-    for name in styles:
-        keep = pair_mask(attributes, name)
-        same = same_style(attributes, name, thresholds.get(name))[keep]
+    unknown = [name for name in controls if name not in CONTENT_ATTRIBUTES]
+    if unknown:
+        raise ValueError(f"unknown content attribute(s) {unknown}; valid: {CONTENT_ATTRIBUTES}")
+    for name in (*styles, *controls):
+        if name in controls:  # content: the same value, every pair judged
+            i, j = pair_indices(len(attributes[name]))
+            keep = torch.ones(len(i), dtype=torch.bool)
+            same = attributes[name][i] == attributes[name][j]
+        else:
+            keep = pair_mask(attributes, name)
+            same = same_style(attributes, name, thresholds.get(name))[keep]
         cos_kept = cos[keep]
         fpr, tpr = roc_curve(cos_kept, same)
         out[name] = {
@@ -218,6 +269,119 @@ def disentangling(
             "different_pairs": int((~same).sum()),
         }
     return out
+
+
+def object_mask(images: torch.Tensor) -> torch.Tensor:
+    """Where the object is: each pixel's colour distance from the image's background (the
+    median colour of its border), scaled to [0, 1] per image.
+
+    Args:
+        images: (N, 3, H, W) uint8 or float in [-1, 1].
+
+    Returns:
+        (N, H, W) float: 0 on the background, 1 at the pixel furthest from it.
+    """
+    x = images.float() / 127.5 - 1.0 if images.dtype == torch.uint8 else images.float()
+    border = torch.cat([x[:, :, 0], x[:, :, -1], x[:, :, :, 0], x[:, :, :, -1]], dim=2)
+    background = border.median(dim=2).values[:, :, None, None]  # (N, 3, 1, 1)
+    d = (x - background).norm(dim=1)  # (N, H, W)
+    return d / d.amax(dim=(1, 2), keepdim=True).clamp(min=1e-6)
+
+
+@torch.no_grad()
+def read_rotation(
+    images: torch.Tensor,
+    shape: torch.Tensor,
+    size: torch.Tensor,
+    angles: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The pose of centred Shapes objects, which the judge does not read: for each image,
+    the angle whose drawing of its shape and size, at the centre, best matches the image's
+    :func:`object_mask` (least squared difference). Colour and background play no part, so
+    a generated object drawn in the wrong colour is still read.
+
+    Args:
+        images: (N, 3, S, S) uint8 or [-1, 1], objects at the centre (the ``centred``
+            layout, and generators trained on it).
+        shape, size: (N,) indices into ``shapes.SHAPES`` and ``shapes.SIZES`` (the truth, the
+            caption's, or the judge's reading).
+        angles: the candidate angles in degrees (default -25 to 25 in steps of 1, the
+            ``centred`` layout's +-20 with a margin, inside every shape's symmetry but the
+            hexagon's 60 degrees, whose -30 and +30 look alike).
+
+    Returns:
+        (N,) degrees; NaN for circles, which look the same at every angle.
+    """
+    from ..data import shapes
+
+    angles = torch.arange(-25.0, 26.0) if angles is None else angles.float()
+    N, A, side = len(images), len(angles), images.shape[-1]
+    shape, size = torch.as_tensor(shape).long(), torch.as_tensor(size).long()
+    # Templates: every image's shape and size at every angle, white on black: (N * A, 3, S, S)
+    templates = shapes.draw(
+        shape.repeat_interleave(A).tolist(),
+        "yellow",
+        size.repeat_interleave(A).tolist(),
+        background="black",
+        rotation=angles.repeat(N).tolist(),
+        image_size=side,
+    )
+    m = object_mask(images)  # (N, S, S)
+    t = object_mask(templates).view(N, A, side, side)
+    error = (t - m[:, None]).pow(2).mean(dim=(2, 3))  # (N, A)
+    out = angles[error.argmin(dim=1)]  # (N,)
+    return torch.where(shape == shapes.SHAPES.index("circle"), torch.nan, out)
+
+
+# Captions of seen classes for :func:`pose_spread`: no circle (no pose) and no hexagon (its
+# 60-degree symmetry makes -30 and +30 degrees alike, at the edge of the reader's range).
+POSE_CAPTIONS = (
+    "a large red square",
+    "a medium yellow triangle",
+    "a large blue star",
+    "a small pink diamond",
+    "a medium orange star",
+    "a large purple triangle",
+)
+# The standard deviation of a real pose in the ``centred`` layout: uniform in [-20, 20] degrees.
+REAL_POSE_STD = 40 / math.sqrt(12)
+
+
+@torch.no_grad()
+def pose_spread(
+    G: Generator, encoder, captions: list[str], n: int = 32, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """How far G turns its objects as z varies, for each caption: the poses of G(z, phi(t))
+    for ``n`` noise vectors, read by :func:`read_rotation` with the shape and size the
+    caption names. For real images of the ``centred`` layout the angle is uniform in
+    [-20, 20] degrees (a standard deviation of 40 / sqrt(12) = 11.5 degrees); a G that takes
+    its pose from z spreads its angles as widely.
+
+    Args:
+        G, encoder: the generator and its text encoder.
+        captions: C captions naming a shape other than the circle, and a size (for
+            example :data:`POSE_CAPTIONS`).
+        n: noise vectors per caption (the same for every caption).
+        seed: their draw.
+
+    Returns:
+        ``angles`` (C, n) degrees and ``std`` (C,) their standard deviation per caption.
+    """
+    from ..sampling import generate
+    from .judge import parse_caption
+
+    content = [parse_caption(c) for c in captions]
+    missing = [c for c, a in zip(captions, content, strict=True) if not {"shape", "size"} <= set(a)]
+    if missing:
+        raise ValueError(f"captions must name a shape and a size: {missing}")
+    C = len(captions)
+    z = torch.randn(n, G.config.nz, generator=torch.Generator().manual_seed(seed))  # (n, nz)
+    h = encoder.embed(list(captions)).cpu().repeat_interleave(n, dim=0)  # (C * n, D)
+    images = generate(G, z.repeat(C, 1), h)  # (C * n, 3, S, S): caption c in rows c*n...
+    shape = torch.tensor([a["shape"] for a in content]).repeat_interleave(n)
+    size = torch.tensor([a["size"] for a in content]).repeat_interleave(n)
+    angles = read_rotation(images, shape, size).view(C, n)
+    return {"angles": angles, "std": angles.std(dim=1)}
 
 
 @torch.no_grad()
@@ -250,8 +414,11 @@ def transfer_measurement(
         ``background``: the fraction of x_hat with x's background; ``background_random_z``:
         the same for G(z, phi(t)) with z ~ N(0, I) instead of S(x) (what no style
         encoder gives); ``shape``, ``colour``, ``size``, ``all``: the fractions with t's
-        attribute(s); ``position_error`` and ``position_error_random_z`` (mean distance
-        between x's object centre and x_hat's as the judge reads it, in image sides).
+        attribute(s); ``shape_random_z``, ``colour_random_z``, ``size_random_z``,
+        ``all_random_z``: the same for G(z, phi(t)), what G draws for t with its usual
+        noise (the content a transfer should keep); ``position_error`` and
+        ``position_error_random_z`` (mean distance between x's object centre and x_hat's
+        as the judge reads it, in image sides).
     """
     from ..data import shapes
     from ..sampling import generate
@@ -278,6 +445,8 @@ def transfer_measurement(
     x_rand = generate(G, torch.randn(N, G.config.nz, generator=g), h)  # G(z, phi(t))
     pred, rand = judging.predict(judge, x_hat), judging.predict(judge, x_rand)
     out = judging.attribute_accuracy(pred, targets)
+    for k, v in judging.attribute_accuracy(rand, targets).items():
+        out[f"{k}_random_z"] = v
     out["background"] = float((pred["background"] == attributes["background"]).float().mean())
     out["background_random_z"] = float(
         (rand["background"] == attributes["background"]).float().mean()

@@ -1,0 +1,171 @@
+"""Chapter 7's measurements: ROC curves read at fixed rates, content controls for the
+disentangling ROC, transfer against random z, and scripts/style_report.py end to end."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from gan_helpers import TINY
+
+from t2ilib.cli import main as cli
+from t2ilib.data.shapes import Shapes
+from t2ilib.evaluate import judge as judging
+from t2ilib.evaluate import style_roc
+from t2ilib.models import dcgan
+from t2ilib.models.style import StyleEncoder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import style_report  # noqa: E402
+
+
+def test_roc_on_grid_reads_the_curve():
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randint(0, 6, (300,), generator=g).float()
+    labels = torch.rand(300, generator=g) < scores / 8
+    fpr, tpr = style_roc.roc_curve(scores, labels)
+    grid, at = style_roc.roc_on_grid(fpr, tpr, 101)
+    assert grid.shape == at.shape == (101,)
+    assert grid[0] == 0 and grid[-1] == 1 and at[-1] == 1
+    assert (at.diff() >= 0).all()  # a ROC curve never falls
+    # Read at 101 rates, the area is the rank statistic's (the curve is piecewise linear).
+    assert float(torch.trapz(at, grid)) == pytest.approx(style_roc.auc(scores, labels), abs=2e-3)
+    # A vertical rise at fpr 0 is read at its top; between points linearly.
+    grid, at = style_roc.roc_on_grid(
+        torch.tensor([0.0, 0.0, 1.0]), torch.tensor([0.0, 0.6, 1.0]), 3
+    )
+    torch.testing.assert_close(at, torch.tensor([0.6, 0.8, 1.0]))
+    with pytest.raises(ValueError, match="at least 2 points"):
+        style_roc.roc_on_grid(fpr, tpr, 1)
+
+
+def test_disentangling_controls_content(monkeypatch):
+    ds = Shapes(60, image_size=32, seed=3)
+    background = ds.attributes["background"]
+    # A style vector that is the background itself: perfect for it, blind to content.
+    s = torch.nn.functional.one_hot(background, 6).float() + 0.01 * torch.randn(60, 6)
+    monkeypatch.setattr(style_roc, "style_vectors", lambda S, images: s)
+    found = style_roc.disentangling(
+        None, ds.images, ds.attributes, styles=("background",), controls=("colour", "shape")
+    )
+    assert found["background"]["auc"] == 1.0
+    for name in ("colour", "shape"):
+        assert abs(found[name]["auc"] - 0.5) < 0.1, (name, found[name]["auc"])
+        n = found[name]["same_pairs"] + found[name]["different_pairs"]
+        assert n == 60 * 59 // 2
+    with pytest.raises(ValueError, match="unknown content attribute"):
+        style_roc.disentangling(None, ds.images, ds.attributes, controls=("background",))
+
+
+def test_transfer_measurement_reports_random_z_content():
+    class FakeEncoder:
+        def embed(self, captions):
+            return torch.stack(
+                [torch.randn(16, generator=torch.Generator().manual_seed(len(c))) for c in captions]
+            )
+
+    torch.manual_seed(0)
+    G = dcgan.Generator(TINY).eval()
+    ds = Shapes(24, image_size=32, seed=1)
+    judge = judging.Judge(judging.JudgeConfig(image_size=32, width=4))
+    m = style_roc.transfer_measurement(G, StyleEncoder(TINY), FakeEncoder(), judge, ds.images,
+                                       ds.attributes)  # fmt: skip
+    for k in ("shape", "colour", "size", "all"):
+        assert 0 <= m[f"{k}_random_z"] <= 1, k
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A 2-step GAN run (its own tiny random text encoder), as tests/test_style.py makes."""
+    from t2ilib.models.char_cnn_rnn import CharCNNRNNConfig
+    from t2ilib.text_encoder import TextEncoder
+
+    root = tmp_path_factory.mktemp("style_report")
+    torch.manual_seed(0)
+    TextEncoder(CharCNNRNNConfig(conv1_channels=8, conv2_channels=8, cnn_dim=8)).save(
+        root / "enc.pt"
+    )
+    args = ["train", "--variant", "gan-int-cls", "--encoder", str(root / "enc.pt"), "--steps", "2"]
+    args += ["--n", "96", "--image-size", "32", "--width", "4", "--batch-size", "8"]
+    assert cli(args + ["--out", str(root / "run")]) == 0
+    return root, root / "run" / "checkpoint.pt"
+
+
+def test_style_report_writes_a_row_and_reuses_S(tiny_run, capsys):
+    root, ckpt = tiny_run
+    out = root / "style.jsonl"
+    args = ["--generators", str(ckpt), "--runs", str(root / "S"), "--steps", "2"]
+    args += ["--roc-images", "30", "--transfer-images", "12", "--captions-n", "40"]
+    assert style_report.main(args + ["--out", str(out)]) == 0
+    assert style_report.main(args + ["--out", str(out)]) == 0
+    first, second = (json.loads(line) for line in out.read_text().splitlines())
+    assert first["generator"] == "run" and first["layout"] == "centred"
+    assert first["style"]["trained_by_this_run"] and not second["style"]["trained_by_this_run"]
+    assert first["style"]["steps"] == 2 and first["command"].startswith("python ")
+    # The centred layout: every object at the centre, so no pair has another position.
+    assert first["auc"]["position"] is None and first["targets"]["auc_position"]["met"] is None
+    assert 0 <= first["auc"]["position_anywhere"] <= 1
+    assert set(first["auc"]) >= {"background", "rotation", "colour", "shape", "size"}
+    assert len(first["roc"]["background"]) == style_report.GRID
+    # baselines for every attribute measured on the real images (not the 'anywhere' ones)
+    for baseline in ("auc_untrained_S", "auc_pixels"):
+        assert set(first[baseline]) == set(first["auc"]) - {"position_anywhere"}, baseline
+    assert first["auc"] == second["auc"]  # the same S, the same images
+    for t in first["targets"].values():
+        assert t["met"] in (None, True, False)
+    assert "transfer_background" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="neither a shipped generator"):
+        style_report.main(["--generators", str(root / "missing.pt")])
+
+
+def test_read_rotation_reads_real_poses():
+    ds = Shapes(80, image_size=32, seed=5)
+    a = ds.attributes
+    angles = style_roc.read_rotation(ds.images, a["shape"], a["size"])
+    circle = a["shape"] == 0
+    assert angles[circle].isnan().all() and not angles[~circle].isnan().any()
+    # candidates every degree: the nearest is at most half a degree (plus anti-aliasing) off
+    assert (angles[~circle] - a["rotation"][~circle]).abs().max() <= 1.0
+    # colour and background play no part: the same object in other colours reads the same
+    from t2ilib.data.shapes import draw
+
+    x = draw("star", ["red", "blue"], "large", background=["white", "black"], rotation=12.0,
+             image_size=32)  # fmt: skip
+    assert style_roc.read_rotation(x, torch.tensor([4, 4]), torch.tensor([2, 2])).tolist() == [
+        12.0,
+        12.0,
+    ]
+
+
+class PoseG(torch.nn.Module):
+    """Draws 'a large ... square' turned by 15 z_0 degrees (clipped to +-20), or not at all."""
+
+    def __init__(self, turns=True):
+        super().__init__()
+        from types import SimpleNamespace
+
+        self.config = SimpleNamespace(nz=4)
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.turns = turns
+
+    def forward(self, z, h):
+        from t2ilib.data.shapes import draw
+
+        angle = (15 * z[:, 0]).clamp(-20, 20) if self.turns else torch.zeros(len(z))
+        x = draw("square", "red", "large", rotation=angle.tolist(), image_size=32)
+        return x.float() / 127.5 - 1
+
+
+def test_pose_spread_tells_a_G_that_turns_from_one_that_does_not():
+    class Encoder:
+        def embed(self, captions):
+            return torch.zeros(len(captions), 16)
+
+    captions = ["a large red square", "a small blue star"]
+    turning = style_roc.pose_spread(PoseG(True), Encoder(), captions, n=24)
+    fixed = style_roc.pose_spread(PoseG(False), Encoder(), captions, n=24)
+    assert turning["angles"].shape == (2, 24)
+    assert turning["std"][0] > 8 and fixed["std"][0] < 0.6
+    with pytest.raises(ValueError, match="must name a shape and a size"):
+        style_roc.pose_spread(PoseG(), Encoder(), ["something red"], n=2)
