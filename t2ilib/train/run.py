@@ -175,7 +175,7 @@ def prepare(
         config = replace(config, lr_anneal=lr_anneal)
     if mismatch is not None:
         config = replace(config, mismatch=mismatch)
-    if int_loss is not None:
+    if int_loss is not None and config.interpolate:  # only GAN-INT has interpolated rows
         config = replace(config, int_loss=int_loss)
     trainer = GANTrainer(data, model_config, config, encoder=text_encoder, device=device)
     write_text_atomic(run_file, json.dumps(run, indent=1))
