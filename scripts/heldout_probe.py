@@ -107,9 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     judge, _ = judging.load_judge(image_size=P.gan_image_size)
     for source in args.generators:
         file = source if Path(source).is_file() else shipped.path(source)
-        G, encoder, _ = shipped.load_any(file, "cpu")
+        G, encoder, blob = shipped.load_any(file, "cpu")
         G.eval()
-        row = {"generator": str(source), **probe(G, encoder, judge, args.per_class)}
+        label = blob.get("label", {})  # a shipped file's: how it was trained
+        row = {
+            "generator": str(source),
+            "steps": label.get("steps", blob.get("step")),
+            "encoder_fingerprint": encoder.fingerprint(),
+            **probe(G, encoder, judge, args.per_class),
+        }
         row["command"] = "python scripts/heldout_probe.py " + " ".join(argv or sys.argv[1:])
         row.update(measurements.provenance())
         measurements.append(args.results, row)
