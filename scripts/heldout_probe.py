@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {
             "generator": str(source),
             "steps": label.get("steps", blob.get("step")),
+            "trained_with": label.get("command"),  # the command that trained a shipped G
             "encoder_fingerprint": encoder.fingerprint(),
             **probe(G, encoder, judge, args.per_class),
         }
