@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             "recipe": bundle["train_config"].get("recipe"),
             "loss": bundle["train_config"].get("loss"),
             "lr_anneal": bundle["train_config"].get("lr_anneal"),
+            "int_loss": bundle["train_config"].get("int_loss", "same"),
             **probe(bundle, h),
             "history": history_every(bundle["history"]),
             **measurements.provenance(),

@@ -6,11 +6,20 @@ For each variant: train a run folder ``RUNS/<variant>`` (resumed if it is there)
 will load it; store the judge's numbers and how the run was made in the file's label; and
 append the same as one row to ``--results``.
 
-    T2I_PROFILE=cpu python scripts/ship_generators.py --steps 3000 \\
-        --encoder notebooks/runs/ch02_encoder_cpu/text_encoder.pt --runs runs/shipped
+The files in ``t2ilib/weights`` were made with an encoder whose DS-SJE classes include
+size (``train-encoder --classes shape-colour-size``, see chapter 6) and GAN-INT's bounded
+midpoint loss, the two commands run side by side with ``OMP_NUM_THREADS=1``::
 
-(GAN-INT-CLS trained for 8,000 steps collapsed at about step 3,500: see
-``scripts/gan_int_probe.py``; the shipped files are 3,000-step runs.)
+    T2I_PROFILE=cpu python -m t2ilib train-encoder --dataset shapes \\
+        --classes shape-colour-size --out runs/sizeclass/encoder
+    T2I_PROFILE=cpu python scripts/ship_generators.py --variants gan-int-cls --steps 4000 \\
+        --int-loss bce --encoder runs/sizeclass/encoder/text_encoder.pt --runs runs/ship2
+    T2I_PROFILE=cpu python scripts/ship_generators.py --variants gan-cls,gan,gan-int \\
+        --steps 2500 --int-loss bce --encoder runs/sizeclass/encoder/text_encoder.pt \\
+        --runs runs/ship2
+
+(A GAN-INT-CLS trained for 8,000 steps with the hinge loss on the midpoints too collapsed
+at about step 3,500: see ``scripts/gan_int_probe.py`` and chapter 6.)
 
 A second start resumes unfinished runs and re-exports finished ones (same weights, same
 numbers). The issue's targets for the GAN-INT-CLS file are printed against its numbers.
