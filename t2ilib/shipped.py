@@ -7,8 +7,8 @@ The files live in ``t2ilib/weights/`` and travel with the package:
   weights and everything needed to rebuild and condition it::
 
       model_config, train_config, variant
-      generator       G's state dict (the trained weights, or their EMA when kept), float16
-      text_encoder    {"file": the encoder file beside it, "fingerprint": its weights' hash}
+      generator       G's state dict (trained weights, or their EMA when kept), float16
+      text_encoder    {"file": encoder file beside it, "fingerprint": its weights' hash}
       label           how it was trained and what the judge measured on this very file:
                       steps, train_seconds, hardware, torch, data, command, date, metrics
 

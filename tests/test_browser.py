@@ -298,16 +298,30 @@ def test_phone_pages_are_no_wider_than_the_phone(visits):
     assert not wide, "\n".join(wide)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="186 code blocks and outputs (132 code, 54 output) are wider than the 684-688 px "
-    "column of a 1280 px window, so a reader scrolls them sideways: lines of up to 100 "
-    "characters in a column of about 80; the failure message lists each by page and first line",
-)
-def test_no_code_block_is_wider_than_its_column(visits):
-    wide = [
+def _wider_than_the_column(visits, kind: str) -> list[str]:
+    return [
         f"{path}: {block['kind']} {block['scroll']} px in {block['client']} px: {block['first']}"
         for path, visit in visits.items()
         for block in visit["overflow"]
+        if block["kind"] == kind
     ]
-    assert not wide, f"{len(wide)} blocks wider than their column at 1280 px:\n" + "\n".join(wide)
+
+
+def test_no_output_is_wider_than_its_column(visits):
+    """Printed output wraps at the column (book.css), whatever its lines' length."""
+    wide = _wider_than_the_column(visits, "output")
+    assert not wide, f"{len(wide)} outputs wider than their column at 1280 px:\n" + "\n".join(wide)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="79 code blocks at the last count are wider than the 684 px column of a 1280 px "
+    "window (88 characters of code fit, 86 in a folded cell): the install cell's first line "
+    "(89 characters, fixed by CONTRIBUTING.md) in all 9 chapters, GANTrainer.step shown in "
+    "chapter 3 (lines of up to 98) and 69 cells of chapters 1 and 4-8 not yet wrapped; the "
+    "failure message lists each by page and first line (run with --runxfail)",
+)
+def test_no_code_block_is_wider_than_its_column(visits):
+    wide = _wider_than_the_column(visits, "code")
+    message = f"{len(wide)} code blocks wider than their column at 1280 px:\n"
+    assert not wide, message + "\n".join(wide)

@@ -606,7 +606,7 @@ def export(data: ShapesData, root: str | os.PathLike, *, overwrite: bool = False
         root/images/001.red_circle/red_circle_000000.png
         root/text_c10/001.red_circle/red_circle_000000.txt   # 10 lines
         root/allclasses.txt  trainvalclasses.txt  testclasses.txt
-        root/attributes.txt   # ground truth: image shape colour size background x y rotation
+        root/attributes.txt   # truth: image shape colour size background x y rotation
         root/shapes_manifest.json   # written last
 
     Existing files are kept unless ``overwrite`` (the data are deterministic, so a partly

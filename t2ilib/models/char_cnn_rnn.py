@@ -9,7 +9,7 @@ layer maps the average to the 1024-d joint embedding space::
     one-hot            (N, 70, 201)
     Conv1d(70->384, k4), ReLU, MaxPool(3, 3)       (N, 384, 66)
     Conv1d(384->512, k4), ReLU, MaxPool(3, 3)      (N, 512, 21)
-    Conv1d(512->cnn_dim, k4), ReLU [, MaxPool(3, 2)]  (N, cnn_dim, 8)  [18 without the pool]
+    Conv1d(512->cnn_dim, k4), ReLU [, MaxPool(3, 2)]  (N, cnn_dim, 8)  [18 without pool]
     RNN over T steps, mean of the T hidden states   (N, cnn_dim)
     Linear(cnn_dim -> 1024)                        (N, 1024)
 
@@ -226,10 +226,11 @@ class CharCNNRNN(nn.Module):
     def _first_conv(self, indices: torch.Tensor) -> torch.Tensor:
         """Conv1d(70 -> 384, k4) applied to one_hot(indices), computed as a lookup.
 
-        A convolution of a one-hot sequence picks, at each tap k, the weight column of the
-        character under it: y[:, t] = b + sum_k W[:, c(t + k), k]. Gathering those columns
-        gives the same numbers as ``self.cnn[0](one_hot(indices))`` (tested) at a fraction
-        of the cost: the first convolution is a quarter of the model's multiply-adds.
+        A convolution of a one-hot sequence picks, at each tap k, the weight column
+        of the character under it: y[:, t] = b + sum_k W[:, c(t + k), k]. Gathering
+        those columns gives the same numbers as ``self.cnn[0](one_hot(indices))``
+        (tested) at a fraction of the cost: the first convolution is a quarter of the
+        model's multiply-adds.
         """
         conv = self.cnn[0]
         k = conv.kernel_size[0]
@@ -239,7 +240,8 @@ class CharCNNRNN(nn.Module):
         y = conv.bias
         for tap in range(k):
             table = torch.cat([zero, conv.weight[:, :, tap].t()])  # (71, 384)
-            y = y + nn.functional.embedding(indices[:, tap : tap + length], table)  # (N, 198, 384)
+            window = indices[:, tap : tap + length]  # (N, 198)
+            y = y + nn.functional.embedding(window, table)  # (N, 198, 384)
         return y.transpose(1, 2)  # (N, 384, 198)
 
     def forward(self, indices: torch.Tensor) -> torch.Tensor:

@@ -228,8 +228,8 @@ class ConditionalBatchNorm2d(nn.Module):
 class ResidualBlock(nn.Module):
     """x + F(x), F = 1x1 (C -> Cb), BN, act, 3x3 (Cb -> Cb), BN, act, 3x3 (Cb -> C), BN.
 
-    The activation after the addition is applied by the caller's stage, as in the Lua code
-    (``CAddTable`` then ``ReLU``/``LeakyReLU``).
+    The activation after the addition is applied by the caller's stage, as in the Lua
+    code (``CAddTable`` then ``ReLU``/``LeakyReLU``).
     """
 
     def __init__(self, channels: int, bottleneck: int, act: nn.Module, norm=None):
