@@ -22,10 +22,6 @@ SETUP_LINES = [
 # came in: `python scripts/sync_notebooks.py` tags them once they are committed; then
 # empty this.
 DEVICE_TAG_PENDING = {
-    "01_the_task_and_the_data.ipynb",
-    "04_conditioning.ipynb",
-    "05_gan_cls.ipynb",
-    "06_gan_int.ipynb",
     "07_style.ipynb",
     "08_interpolation.ipynb",
 }
