@@ -23,7 +23,6 @@ SETUP_LINES = [
 # empty this.
 DEVICE_TAG_PENDING = {
     "07_style.ipynb",
-    "08_interpolation.ipynb",
 }
 
 
