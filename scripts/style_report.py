@@ -30,6 +30,9 @@ train the same S and measure the same numbers.
    and captions of another training class
    (:func:`t2ilib.evaluate.style_roc.transfer_measurement`): how often the judge reads x's
    background in x_hat, and t's shape, colour and size, against G(z, phi(t)) with random z.
+   :func:`t2ilib.evaluate.style_roc.background_diagnostics` adds whose a lost background is:
+   the share of each background in G's images, how often the same z keeps its background
+   under another caption, and transfer from G's own images.
    The judge reads no rotation, so pose transfer is not scored; instead
    :func:`t2ilib.evaluate.style_roc.pose_spread` reads how far G turns its objects as z
    varies (for real images of the ``centred`` layout the pose has a standard deviation of
@@ -219,6 +222,15 @@ def report(
     x = Shapes(transfer_images, split="all", image_size=size, seed=TRANSFER_SEED, layout=layout)
     transfer = style_roc.transfer_measurement(G, S, encoder, judge, x.images, x.attributes)
     transfer = {k: round(v, 4) if isinstance(v, float) else v for k, v in transfer.items()}
+    # Whose is a lost background: which backgrounds G's noise covers, how far G's background
+    # depends on z alone, and transfer from G's own images (seed 4, as chapter 7)
+    found_g = style_roc.background_diagnostics(G, S, encoder, judge, n=transfer_images, seed=4)
+    diagnostics = {
+        "shares": [round(v, 4) for v in found_g["shares"]],
+        "same_z": round(found_g["same_z"], 4),
+        "own_images": round(found_g["own_images"], 4),
+        "n": found_g["n"],
+    }
     eval_seconds = time.perf_counter() - start
 
     # Pose: the judge reads none, so read_rotation reads how far G turns its objects as z
@@ -265,6 +277,7 @@ def report(
         },
         "transfer_images": transfer_images,
         "transfer": transfer,
+        "background_diagnostics": diagnostics,
         "targets": targets,
         "judge": judge.config.key(),
         "eval_seconds": round(eval_seconds, 1),

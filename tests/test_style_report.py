@@ -73,6 +73,11 @@ def test_transfer_measurement_reports_random_z_content():
                                        ds.attributes)  # fmt: skip
     for k in ("shape", "colour", "size", "all"):
         assert 0 <= m[f"{k}_random_z"] <= 1, k
+    d = style_roc.background_diagnostics(G, StyleEncoder(TINY), FakeEncoder(), judge, n=12)
+    assert len(d["shares"]) == 6 and abs(sum(d["shares"]) - 1) < 1e-6 and d["n"] == 12
+    assert 0 <= d["same_z"] <= 1 and 0 <= d["own_images"] <= 1
+    again = style_roc.background_diagnostics(G, StyleEncoder(TINY), FakeEncoder(), judge, n=12)
+    assert again["shares"] == d["shares"] and again["same_z"] == d["same_z"]  # seeded
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +113,7 @@ def test_style_report_writes_a_row_and_reuses_S(tiny_run, capsys):
     assert 0 <= first["auc"]["position_anywhere"] <= 1
     assert set(first["auc"]) >= {"background", "rotation", "colour", "shape", "size"}
     assert len(first["roc"]["background"]) == style_report.GRID
+    assert set(first["background_diagnostics"]) == {"shares", "same_z", "own_images", "n"}
     # baselines for every attribute measured on the real images (not the 'anywhere' ones)
     for baseline in ("auc_untrained_S", "auc_pixels"):
         assert set(first[baseline]) == set(first["auc"]) - {"position_anywhere"}, baseline

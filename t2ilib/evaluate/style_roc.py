@@ -23,9 +23,10 @@ no clustering is needed (:func:`disentangling`):
 **Transfer** (:func:`transfer_measurement`): for real images x and captions t of another
 class, x_hat = G(S(x), phi(t)); the judge (:mod:`t2ilib.evaluate.judge`) reads x_hat. The
 fraction whose background is x's says how much style is kept (chance: 1 in 6, and the
-same measured with random z for comparison); the fractions with t's shape, colour and
-size say whether the content is the text's (against the same fractions for G(z, phi(t))
-with random z: what G draws for t without a style image).
+same measured with random z for comparison; :func:`background_diagnostics` says how much
+of a loss is G's); the fractions with t's shape, colour and size say whether the content
+is the text's (against the same fractions for G(z, phi(t)) with random z: what G draws
+for t without a style image).
 
 **Pose** (:func:`read_rotation`, :func:`pose_spread`): the judge reads no rotation, so the
 angle of a centred object is read by matching its silhouette against drawings of its shape
@@ -382,6 +383,60 @@ def pose_spread(
     size = torch.tensor([a["size"] for a in content]).repeat_interleave(n)
     angles = read_rotation(images, shape, size).view(C, n)
     return {"angles": angles, "std": angles.std(dim=1)}
+
+
+@torch.no_grad()
+def background_diagnostics(
+    G: Generator,
+    S: StyleEncoder,
+    encoder,
+    judge,
+    *,
+    n: int = 1000,
+    classes: list[int] | None = None,
+    seed: int = 0,
+) -> dict:
+    """Whose is a background lost in style transfer, S's or G's? Three readings of G's own
+    images by the judge, for ``n`` noise vectors z and two captions t_a, t_b each (classes
+    drawn from ``classes``, default the training classes):
+
+    * ``shares``: the fraction of G(z, t_a) read as each of the 6 backgrounds (real data:
+      1/6 each): which backgrounds G's noise covers. A real image with a background G
+      rarely draws asks S for a z that G hardly has.
+    * ``same_z``: the fraction of z for which G(z, t_a) and G(z, t_b) have the same
+      background: how far G's background depends on z alone. Transfer changes the caption,
+      so no S keeps backgrounds much more reliably than this.
+    * ``own_images``: the fraction for which G(S(G(z, t_a)), t_b) has G(z, t_a)'s
+      background: transfer from the kind of image S was trained on.
+
+    Returns:
+        ``{"shares": [6 floats], "same_z": float, "own_images": float, "n": n}``.
+    """
+    from ..data import shapes
+    from ..sampling import generate
+    from . import judge as judging
+
+    classes = torch.tensor(classes if classes is not None else shapes.split_classes("trainval"))
+    g = torch.Generator().manual_seed(seed)
+    texts = []
+    for k in (1, 2):  # t_a, t_b: captions of random classes
+        pick = classes[torch.randint(0, len(classes), (n,), generator=g)]
+        captions, _ = judging.content_captions(pick.tolist(), 1, seed + k)
+        texts.append(encoder.embed(captions).cpu())  # (n, D)
+    h_a, h_b = texts
+    z = torch.randn(n, G.config.nz, generator=g)  # (n, nz)
+    x_a = generate(G, z, h_a)  # G(z, t_a): (n, 3, S, S)
+    bg_a = judging.predict(judge, x_a)["background"]
+    bg_b = judging.predict(judge, generate(G, z, h_b))["background"]  # G(z, t_b)
+    s = style_vectors(S, x_a)  # S(G(z, t_a)): (n, nz)
+    bg_own = judging.predict(judge, generate(G, s, h_b))["background"]  # G(S(.), t_b)
+    shares = torch.bincount(bg_a, minlength=len(shapes.BACKGROUNDS)).float() / n
+    return {
+        "shares": [float(v) for v in shares],
+        "same_z": float((bg_a == bg_b).float().mean()),
+        "own_images": float((bg_own == bg_a).float().mean()),
+        "n": n,
+    }
 
 
 @torch.no_grad()
