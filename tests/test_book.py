@@ -21,9 +21,7 @@ SETUP_LINES = [
 # Chapters that others were editing or re-executing when the device cell's hide-input tag
 # came in: `python scripts/sync_notebooks.py` tags them once they are committed; then
 # empty this.
-DEVICE_TAG_PENDING = {
-    "07_style.ipynb",
-}
+DEVICE_TAG_PENDING: set[str] = set()
 
 
 def test_there_are_chapters():
