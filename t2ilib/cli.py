@@ -10,9 +10,11 @@ Commands:
     prepare cub|flowers|coco --root DIR [--download]   (exit 1: files missing or corrupt,
         one line each on stderr with the file's path and where it comes from)
     train --dataset shapes [--root DIR] --variant gan --encoder ENC --out RUN [--resume]
+    torchrun --nproc_per_node N -m t2ilib train ...   (one process per GPU; rank 0 writes)
     train-encoder --dataset shapes|cub|flowers|coco [--root DIR] --out RUN [--resume]
     sample --checkpoint RUN/checkpoint.pt --caption "a small red circle" -n 16 --out grid.png
     evaluate --checkpoint RUN/checkpoint.pt [--captions FILE] [--out metrics.json]
+    evaluate-real --checkpoint RUN/checkpoint.pt --cache CACHE [--n-images N] [--out FILE]
     ablation --variants gan,gan-cls,gan-int,gan-int-cls --seeds 0,1,2 --encoder ENC --out DIR
     train-style --checkpoint RUN/checkpoint.pt --out STYLE [--steps N]
     transfer --checkpoint RUN/checkpoint.pt --style IMAGE --caption "a large blue star" --out x.png
@@ -157,9 +159,14 @@ def _add_prepare(sub) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .train import run
+    from .train import distributed, run
+    from .train.monitor import RunMonitor
 
     start = time.perf_counter()
+    # Under torchrun: this process's rank; process 0 prepares the run folder first.
+    ctx = distributed.init_from_env(args.device)
+    if ctx.distributed and not ctx.is_main:
+        torch_dist_barrier()
     trainer = run.prepare(
         args.out,
         resume=args.resume,
@@ -182,18 +189,54 @@ def _cmd_train(args: argparse.Namespace) -> int:
         mismatch=args.mismatch,
         int_loss=args.int_loss,
         amp=args.amp,
+        amp_dtype=args.amp_dtype,
         channels_last=args.channels_last,
         compile=args.compile,
-        device=args.device,
+        device=ctx.device or args.device,
+        context=ctx,
     )
-    ckpt, grid = run.finish(trainer, args.out, checkpoint_every=args.checkpoint_every)
+    if ctx.distributed and ctx.is_main:
+        torch_dist_barrier()
+    monitor = None
+    if ctx.is_main:
+        if ctx.distributed:
+            print(
+                f"{ctx.world_size} processes ({trainer.device.type}), batch "
+                f"{trainer.batch_size}: {trainer.local_batch_size} images per process"
+            )
+        monitor = RunMonitor(
+            args.out, tensorboard=not args.no_tensorboard, grid_every=args.grid_every
+        )
+    try:
+        ckpt, grid = run.finish(
+            trainer,
+            args.out,
+            checkpoint_every=args.checkpoint_every,
+            progress=not args.no_progress,
+            monitor=monitor,
+        )
+    finally:
+        if monitor is not None:
+            monitor.close()
     h = trainer.history
-    print(
-        f"trained {trainer.config.variant} to step {trainer.step_count} "
-        f"({time.perf_counter() - start:.0f} s); D loss {h['d_loss'][-1]:.3f}, "
-        f"G loss {h['g_loss'][-1]:.3f}; wrote {ckpt} and {grid}"
-    )
+    if ctx.is_main:
+        print(
+            f"trained {trainer.config.variant} to step {trainer.step_count} "
+            f"({time.perf_counter() - start:.0f} s); D loss {h['d_loss'][-1]:.3f}, "
+            f"G loss {h['g_loss'][-1]:.3f}; wrote {ckpt} and {grid}"
+        )
+    if ctx.distributed:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
     return 0
+
+
+def torch_dist_barrier() -> None:
+    """Wait for every process of a torchrun run (process 0 writes the run folder first)."""
+    import torch.distributed as dist
+
+    dist.barrier()
 
 
 def _fraction(text: str) -> float:
@@ -296,8 +339,27 @@ def _add_train(sub) -> None:
     p.add_argument("--checkpoint-every", type=int, default=500, help="steps (0: at the end)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     p.add_argument("--amp", action="store_true", help="mixed precision")
+    p.add_argument(
+        "--amp-dtype",
+        choices=("auto", "bfloat16", "float16"),
+        default="auto",
+        help="with --amp: auto is bfloat16 where supported (CPU, A100/L4/H100), else "
+        "float16 with loss scaling (T4)",
+    )
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-tensorboard",
+        action="store_true",
+        help="no TensorBoard event files in OUT/tensorboard (OUT/log.jsonl is still written)",
+    )
+    p.add_argument(
+        "--grid-every",
+        type=int,
+        default=1,
+        help="write OUT/samples/epoch_NNNN.png every this many epochs (0: never; default 1)",
+    )
     p.set_defaults(func=_cmd_train)
 
 
@@ -785,6 +847,100 @@ def _add_transfer(sub) -> None:
 # ---------------------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------------------
+# evaluate-real (Inception Score, FID, R-precision on photographs:
+# t2ilib.evaluate.fidelity, t2ilib.evaluate.r_precision)
+# ---------------------------------------------------------------------------------------
+
+
+def _cmd_evaluate_real(args: argparse.Namespace) -> int:
+    import json
+
+    from . import shipped
+    from .data.cache import load_cache
+    from .evaluate import fidelity, r_precision
+    from .io import write_text_atomic
+
+    source = _generator_source(args)
+    G, _, _ = shipped.load_any(source, args.device, ema=not args.no_ema)
+    cache = load_cache(args.cache)
+    common = dict(n_images=args.n_images, seed=args.seed, batch_size=args.batch_size)
+    report = {"generator": str(source), "cache": str(args.cache)}
+    try:
+        report["fidelity"] = fidelity.fidelity_report(
+            G, cache, device=args.device, fid=not args.no_fid, **common
+        )
+        if not args.no_r_precision:
+            features = r_precision.GoogLeNetImageFeatures()  # ImageNet weights, downloaded
+            report["r_precision"] = r_precision.generator_r_precision(
+                G, cache, features, device=args.device, **common
+            )
+            if args.real:
+                report["r_precision_real"] = r_precision.real_r_precision(
+                    cache,
+                    features,
+                    image_size=G.config.image_size,
+                    seed=args.seed,
+                    batch_size=args.batch_size,
+                    device=args.device,
+                )
+    except ImportError as e:  # torchmetrics / torch-fidelity missing: one line, exit 2
+        raise ValueError(str(e)) from None
+    text = json.dumps(report, indent=1)
+    if args.out:
+        write_text_atomic(args.out, text + "\n")
+    print(text)
+    return 0
+
+
+def _add_evaluate_real(sub) -> None:
+    from .evaluate.fidelity import BATCH_SIZE, N_IMAGES
+
+    p = sub.add_parser(
+        "evaluate-real",
+        help="Inception Score, FID and R-precision of a GAN on real photographs",
+        description="Draw --n-images images from the generator for the captions of a cache "
+        "(a test split with caption embeddings attached), each caption once before any "
+        "repeats, and score them: Inception Score (mean +- std over 10 splits) and FID "
+        "against the cache's images centre-cropped to G's size, through torchmetrics "
+        "(pip install torchmetrics torch-fidelity; the Inception weights are downloaded on "
+        "first use), and R-precision (its own caption ranked first among 100) with GoogLeNet "
+        "features and the caption embeddings. Prints JSON with the hardware and seconds. "
+        "Use a GPU: 30,000 images through Inception take hours on a CPU.",
+    )
+    _add_generator_source(p)
+    p.add_argument(
+        "--cache",
+        required=True,
+        help="a cache folder with embeddings (build_cache, add_embeddings)",
+    )
+    p.add_argument(
+        "--n-images",
+        type=_positive_int,
+        default=N_IMAGES,
+        help=f"images to generate ({N_IMAGES:,}, StackGAN's and AttnGAN's convention)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="noise, caption and split seed (0)")
+    p.add_argument(
+        "--batch-size", type=_positive_int, default=BATCH_SIZE, help=f"batch size ({BATCH_SIZE})"
+    )
+    p.add_argument("--no-fid", action="store_true", help="skip the FID")
+    p.add_argument("--no-r-precision", action="store_true", help="skip R-precision")
+    p.add_argument(
+        "--real",
+        action="store_true",
+        help="also the R-precision of the cache's real images (the ceiling for G)",
+    )
+    p.add_argument(
+        "--no-ema",
+        action="store_true",
+        help="score G's trained weights, not their moving average (when the run kept one)",
+    )
+    p.add_argument("--out", default=None, help="also write the JSON to this file")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    p.set_defaults(func=_cmd_evaluate_real)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Text-to-image synthesis with GANs (Reed et al. 2016).")
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
@@ -793,6 +949,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_sample(sub)
     _add_evaluate(sub)
+    _add_evaluate_real(sub)
     _add_train_encoder(sub)
     _add_ablation(sub)
     _add_train_style(sub)
@@ -805,6 +962,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except FloatingPointError as e:  # a NaN / inf loss (NonFiniteLossError): the run stopped
+        if os.environ.get("T2I_DEBUG"):
+            raise
+        print(f"{PROG} {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError) as e:
         if os.environ.get("T2I_DEBUG"):
             raise

@@ -139,6 +139,37 @@ def test_cpu_amp_and_channels_last_paths_run():
     assert all(math.isfinite(v) for v in t.history["d_loss"])
 
 
+def test_cpu_float16_amp_runs_the_loss_scaler_path():
+    # What a T4 runs (float16 autocast + GradScaler), executed on the CPU.
+    cfg = tiny_config(variant="gan-cls", amp=True, amp_dtype="float16", max_steps=8)
+    t = GANTrainer(tiny_data(), TINY, cfg, device="cpu")
+    assert t.amp_dtype == torch.float16 and t.scaler_d.is_enabled() and t.scaler_g.is_enabled()
+    g_before = t.G.net[0].weight.clone()
+    t.train(progress=False)
+    # The scaler starts at 2^16, skips the steps whose scaled gradients overflow float16 and
+    # halves its scale each time; then the steps go through.
+    assert t.scaler_g.get_scale() < 2.0**16
+    assert not torch.equal(g_before, t.G.net[0].weight)
+    state = t.state_dict()
+    assert state["scaler_g"]["scale"] > 0  # the scale is checkpointed, to resume with it
+    with pytest.raises(ValueError, match="amp_dtype"):
+        tiny_config(amp_dtype="float8")
+
+
+def test_compile_path_traces_g_and_d(monkeypatch):
+    # torch.compile's graph capture of the step (TorchDynamo + AOTAutograd); the "aot_eager"
+    # backend skips only the C++/Triton code generation, which needs a compiler or a GPU.
+    import functools
+
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
+    torch._dynamo.reset()
+    cfg = tiny_config(variant="gan-int-cls", compile=True, mismatch="text", max_steps=2)
+    t = GANTrainer(tiny_data(), TINY, cfg, device="cpu")
+    t.train(progress=False)
+    assert all(math.isfinite(v) for v in t.history["d_loss"])
+    torch._dynamo.reset()
+
+
 def test_frozen_d_is_left_unchanged():
     t = GANTrainer(tiny_data(), TINY, tiny_config(), device="cpu")
     before = {k: v.clone() for k, v in t.D.named_parameters()}

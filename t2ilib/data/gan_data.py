@@ -72,6 +72,45 @@ class GANData:
 # ---------------------------------------------------------------------------------------
 
 
+def draw_augment(
+    n: int, height: int, width: int, size: int, generator: torch.Generator, flip: bool = True
+) -> dict[str, torch.Tensor | None]:
+    """The random numbers of :func:`augment` for n images, drawn on the CPU from
+    ``generator``: crop offsets ``oy``, ``ox`` (n,) (None when nothing is cropped) and the
+    ``flip`` mask (n,) bool (None without flips). Drawing them apart from the pixels lets
+    the trainer draw a whole batch's numbers and apply them to its own shard, on its own
+    device (:mod:`t2ilib.train.distributed`)."""
+    if height < size or width < size:
+        raise ValueError(f"images of {height}x{width} are smaller than the model's {size}x{size}")
+    draws: dict[str, torch.Tensor | None] = {"oy": None, "ox": None, "flip": None}
+    if height > size or width > size:
+        draws["oy"] = torch.randint(0, height - size + 1, (n,), generator=generator)
+        draws["ox"] = torch.randint(0, width - size + 1, (n,), generator=generator)
+    if flip:
+        draws["flip"] = torch.rand(n, generator=generator) < 0.5
+    return draws
+
+
+def apply_augment(
+    images: torch.Tensor, size: int, draws: dict[str, torch.Tensor | None]
+) -> torch.Tensor:
+    """uint8 (B, 3, H, W) -> float (B, 3, size, size) in [-1, 1] with the crops and flips
+    of :func:`draw_augment`, computed on ``images.device`` (the draws may be on the CPU)."""
+    dev = images.device
+    if draws["oy"] is not None:
+        oy, ox = draws["oy"].to(dev, non_blocking=True), draws["ox"].to(dev, non_blocking=True)
+        r = torch.arange(size, device=dev)
+        rows = (oy[:, None] + r)[:, :, None]  # (B, size, 1)
+        cols = (ox[:, None] + r)[:, None, :]  # (B, 1, size)
+        b = torch.arange(images.shape[0], device=dev)[:, None, None]
+        images = images.permute(0, 2, 3, 1)[b, rows, cols].permute(0, 3, 1, 2)  # (B, 3, s, s)
+    x = images.float() / 127.5 - 1.0
+    if draws["flip"] is not None:
+        mask = draws["flip"].to(dev, non_blocking=True)
+        x = torch.where(mask[:, None, None, None], x.flip(3), x)
+    return x.contiguous()  # (B, 3, size, size)
+
+
 def augment(
     images: torch.Tensor, size: int, generator: torch.Generator, flip: bool = True
 ) -> torch.Tensor:
@@ -79,25 +118,11 @@ def augment(
 
     A random size x size crop per image when H > size (the paper: 76 -> 64), a horizontal
     flip with p = 0.5, then x / 127.5 - 1. The random numbers come from ``generator`` (CPU);
-    the pixels are moved on ``images.device``.
+    the pixels are moved on ``images.device``. (:func:`draw_augment` then
+    :func:`apply_augment`.)
     """
     B, _, H, W = images.shape
-    if H < size or W < size:
-        raise ValueError(f"images of {H}x{W} are smaller than the model's {size}x{size}")
-    dev = images.device
-    if H > size or W > size:
-        oy = torch.randint(0, H - size + 1, (B,), generator=generator).to(dev)
-        ox = torch.randint(0, W - size + 1, (B,), generator=generator).to(dev)
-        r = torch.arange(size, device=dev)
-        rows = (oy[:, None] + r)[:, :, None]  # (B, size, 1)
-        cols = (ox[:, None] + r)[:, None, :]  # (B, 1, size)
-        b = torch.arange(B, device=dev)[:, None, None]
-        images = images.permute(0, 2, 3, 1)[b, rows, cols].permute(0, 3, 1, 2)  # (B, 3, s, s)
-    x = images.float() / 127.5 - 1.0
-    if flip:
-        mask = (torch.rand(B, generator=generator) < 0.5).to(dev)
-        x = torch.where(mask[:, None, None, None], x.flip(3), x)
-    return x.contiguous()  # (B, 3, size, size)
+    return apply_augment(images, size, draw_augment(B, H, W, size, generator, flip))
 
 
 def center_crop(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -107,14 +132,25 @@ def center_crop(images: torch.Tensor, size: int) -> torch.Tensor:
     return images[..., top : top + size, left : left + size].float() / 127.5 - 1.0
 
 
+def draw_caption_picks(n: int, c: int, k: int, generator: torch.Generator) -> torch.Tensor:
+    """Which k of each of n images' c captions to average, drawn without replacement:
+    (n, min(k, c)) indices, on the CPU."""
+    return torch.rand(n, c, generator=generator).argsort(dim=1)[:, : min(k, c)]
+
+
+def pick_captions(embeddings: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:
+    """(B, C, D) embeddings and (B, k) picks -> (B, D): the mean of the picked captions,
+    computed in float32 on ``embeddings.device``."""
+    pick = pick.to(embeddings.device, non_blocking=True)
+    chosen = torch.gather(embeddings, 1, pick[:, :, None].expand(-1, -1, embeddings.shape[2]))
+    return chosen.float().mean(dim=1)  # (B, D)
+
+
 def average_captions(embeddings: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
     """(B, C, D) -> (B, D): the mean of k of each image's C caption embeddings, drawn
     without replacement (the paper: 4 of 10)."""
     B, C, _ = embeddings.shape
-    k = min(k, C)
-    pick = torch.rand(B, C, generator=generator).argsort(dim=1)[:, :k]  # (B, k)
-    chosen = torch.gather(embeddings, 1, pick[:, :, None].expand(-1, -1, embeddings.shape[2]))
-    return chosen.float().mean(dim=1)  # (B, D)
+    return pick_captions(embeddings, draw_caption_picks(B, C, k, generator))
 
 
 def mismatching_indices(

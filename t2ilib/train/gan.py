@@ -70,10 +70,14 @@ from .. import losses
 from ..config import DictConfig
 from ..data.gan_data import (  # noqa: F401 - re-exported: chapters import them from here
     GANData,
+    apply_augment,
     augment,
     average_captions,
     center_crop,
+    draw_augment,
+    draw_caption_picks,
     mismatching_indices,
+    pick_captions,
     shapes_data,
     shapes_root_params,
 )
@@ -81,7 +85,8 @@ from ..device import default_device
 from ..models.dcgan import DCGANConfig, Discriminator, Generator, set_text_statistics
 from ..sampling import generate
 from ..text_encoder import TextEncoder
-from . import checkpoint
+from . import checkpoint, distributed
+from .distributed import Context
 
 # The paper's models (section 5) and the unconditional DCGAN as presets of the switches.
 VARIANTS: dict[str, dict[str, bool]] = {
@@ -92,6 +97,17 @@ VARIANTS: dict[str, dict[str, bool]] = {
     "gan-int-cls": {"conditional": True, "cls": True, "interpolate": True},
 }
 MISMATCH = ("image", "text")  # what GAN-CLS changes to make a mismatching pair
+AMP_DTYPES = ("auto", "bfloat16", "float16")
+
+
+def amp_dtype(name: str, device: torch.device) -> torch.dtype:
+    """The autocast dtype ``name`` means on ``device``: "auto" is bfloat16 on the CPU and on
+    GPUs that support it (Ampere and later), float16 on older GPUs (a T4)."""
+    if name == "auto":
+        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            return torch.float16
+        return torch.bfloat16
+    return getattr(torch, name)
 
 
 def variant_name(conditional: bool, cls: bool, interpolate: bool) -> str:
@@ -131,7 +147,10 @@ class GANTrainConfig(DictConfig):
     grid_rows: int = 8  # fixed progress grid: rows of distinct captions ...
     grid_cols: int = 8  # ... times columns of fixed noise vectors
     log_every: int = 25  # steps between entries of the history (losses, D outputs)
-    amp: bool = False  # mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU
+    amp: bool = False  # mixed precision (autocast), in amp_dtype
+    amp_dtype: str = "auto"  # "auto": bfloat16 where the device supports it (CPU, CUDA from
+    #                         Ampere: A100, L4, H100), else float16 (T4, V100);
+    #                         "float16" always comes with loss scaling (GradScaler)
     channels_last: bool = False  # channels_last memory format (faster convs on recent GPUs)
     compile: bool = False  # torch.compile G and D (CUDA; slow to start on CPU)
     # Stabilisers (t2ilib.train.recipes): all off in the authors' recipe.
@@ -158,6 +177,8 @@ class GANTrainConfig(DictConfig):
             raise ValueError(
                 f"unknown int_loss {self.int_loss!r}; valid: {('same', *losses.LOSSES)}"
             )
+        if self.amp_dtype not in AMP_DTYPES:
+            raise ValueError(f"unknown amp_dtype {self.amp_dtype!r}; valid: {AMP_DTYPES}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.lr_anneal <= 1.0:
@@ -207,11 +228,23 @@ class GANTrainConfig(DictConfig):
 # ---------------------------------------------------------------------------------------
 
 
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; the message names the step. The run stops without
+    writing a checkpoint, so the last one on disk is the last good one."""
+
+
 class GANTrainer:
     """Holds G, D, their optimisers and the loop's random state; :meth:`step` is the loop.
 
     Device handling lives here, not in the networks: ``device`` (default CUDA if present),
     and the CUDA paths ``amp``, ``channels_last`` and ``compile`` of the config.
+    ``data_on_device`` (default: on CUDA) copies the uint8 images and the embeddings to
+    the device once, so a step moves only a few hundred random numbers from the host;
+    crops, flips and caption averaging run on the device. ``context``: this process's
+    rank in a multi-process run (:mod:`t2ilib.train.distributed`).
+
+    :meth:`train` never waits for the device inside a step: the losses stay on the device
+    and are read every ``log_every`` steps (and checked for NaN / inf then).
     """
 
     def __init__(
@@ -223,6 +256,8 @@ class GANTrainer:
         encoder: nn.Module | None = None,
         image_encoder: nn.Module | None = None,
         device: str | torch.device | None = None,
+        data_on_device: bool | None = None,
+        context: Context | None = None,
     ):
         if model_config.conditional != config.conditional:
             model_config = replace(model_config, conditional=config.conditional)
@@ -249,8 +284,23 @@ class GANTrainer:
         self.model_config = model_config
         self.config = config
         self.encoder = encoder
+        self.ctx = context or Context()
+        device = device if device is not None else self.ctx.device
         self.device = torch.device(device) if device is not None else default_device()
         cuda = self.device.type == "cuda"
+        distributed.shard(config.batch_size, self.ctx)  # the batch must split evenly
+        if config.interpolate:
+            distributed.shard(config.batch_size // 2, self.ctx)
+        # The tensors batches are gathered from: on the device (one copy, read each step)
+        # or where the data live (a CPU or memory-mapped tensor, copied batch by batch).
+        if data_on_device is None:
+            data_on_device = cuda
+        self.data_on_device = data_on_device
+        where = self.device if data_on_device else None
+        self.images = data.images if where is None else data.images.to(where)
+        self.embeddings = data.embeddings
+        if data.embeddings is not None and where is not None:
+            self.embeddings = data.embeddings.to(where)
 
         # The frozen image side of the text encoder's joint embedding (matching_weight).
         self.image_encoder = None
@@ -259,6 +309,9 @@ class GANTrainer:
         torch.manual_seed(config.seed)  # the networks' init
         self.G = Generator(model_config).to(self.device)
         self.D = Discriminator(model_config).to(self.device)
+        if self.ctx.distributed:  # BatchNorm statistics of the global batch
+            self.G = distributed.convert_sync_batchnorm(self.G)
+            self.D = distributed.convert_sync_batchnorm(self.D)
         if model_config.text_norm and data.embeddings is not None:
             set_text_statistics(self.G, data.embeddings)  # (N, C, 1024) -> mean, std
             set_text_statistics(self.D, data.embeddings)
@@ -273,9 +326,12 @@ class GANTrainer:
         )
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
         # float16 on CUDA needs loss scaling; bfloat16 on CPU does not (scalers disabled).
-        self.amp_dtype = torch.float16 if cuda else torch.bfloat16
-        self.scaler_g = torch.amp.GradScaler("cuda", enabled=config.amp and cuda)
-        self.scaler_d = torch.amp.GradScaler("cuda", enabled=config.amp and cuda)
+        # bfloat16 has float32's range: no loss scaling. float16 underflows small
+        # gradients, so its losses are scaled up before backward and the gradients down.
+        self.amp_dtype = amp_dtype(config.amp_dtype, self.device)
+        scale = config.amp and self.amp_dtype == torch.float16
+        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=scale)
+        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=scale)
         # The compiled callables; the modules themselves stay plain for state dicts.
         self.g_fn: Callable = torch.compile(self.G) if config.compile else self.G
         self.d_fn: Callable = torch.compile(self.D) if config.compile else self.D
@@ -301,6 +357,8 @@ class GANTrainer:
             )
         }
         self._seconds = 0.0
+        # The first step whose loss was NaN or inf (-1: none), kept on the device.
+        self._first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._make_fixed_batch()
         self.d_pretrained = False  # d_pretrain_steps: done before the first step
 
@@ -308,7 +366,13 @@ class GANTrainer:
 
     @property
     def batch_size(self) -> int:
+        """The global batch: over all processes of a distributed run."""
         return min(self.config.batch_size, len(self.data))
+
+    @property
+    def local_batch_size(self) -> int:
+        """This process's share of the batch (the batch itself in one process)."""
+        return self.batch_size // self.ctx.world_size
 
     @property
     def steps_per_epoch(self) -> int:
@@ -381,10 +445,42 @@ class GANTrainer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.to(self.device, non_blocking=True)
+        if x.device != self.device:
+            if self.device.type == "cuda" and not x.is_pinned():
+                x = x.pin_memory()  # pinned: the copy does not make the host wait
+            x = x.to(self.device, non_blocking=True)
         if self.config.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
+
+    def _rows(self, *parts: int) -> torch.Tensor:
+        """This process's row indices of a global batch made of ``parts`` (each split
+        evenly over the ranks): arange(sum(parts)) in one process."""
+        rows, start = [], 0
+        for n in parts:
+            s = distributed.shard(n, self.ctx)
+            rows.append(torch.arange(start + s.start, start + s.stop))
+            start += n
+        return torch.cat(rows)
+
+    def _pixels(self, index: torch.Tensor, draws: dict, mine: torch.Tensor) -> torch.Tensor:
+        """The augmented images ``index[mine]`` with their draws: (b, 3, S, S) on the device."""
+        idx = index[mine]
+        draws = {k: None if v is None else self._to_device(v[mine]) for k, v in draws.items()}
+        if self.data_on_device:
+            raw = self.images[self._to_device(idx)]  # gathered on the device
+        else:
+            raw = self._to_device(self.images[idx])
+        return self._to_device(apply_augment(raw, self.model_config.image_size, draws))
+
+    def _text(self, index: torch.Tensor, pick: torch.Tensor, mine: torch.Tensor) -> torch.Tensor:
+        """The averaged caption embeddings of ``index[mine]``: (b, D) on the device."""
+        idx = index[mine]
+        if self.data_on_device:
+            e = self.embeddings[self._to_device(idx)]
+        else:
+            e = self._to_device(self.embeddings[idx])
+        return pick_captions(e, self._to_device(pick[mine]))
 
     def pretrain_d(self, steps: int) -> float:
         """Teach D's image trunk to *see* before the game: ``steps`` Adam steps of
@@ -434,34 +530,43 @@ class GANTrainer:
     # -- one batch ---------------------------------------------------------------------
 
     def next_batch(self) -> dict[str, torch.Tensor]:
-        """The images, text and noise of step ``step_count``, on the training device."""
+        """The images, text and noise of step ``step_count``, on the training device: this
+        process's rows of the global batch (all of it in one process).
+
+        Every random number of the global batch is drawn, on the CPU from the loop's
+        generator, in the same order whatever the number of processes; only the pixels
+        and embeddings of this process's rows are then gathered and transformed."""
         c, g = self.config, self.rng
         B, S = self.batch_size, self.model_config.image_size
         pos = self.step_count % self.steps_per_epoch
-        index = self._epoch_order(self.epoch)[pos * B : (pos + 1) * B]
-        batch = {
-            "x": self._to_device(augment(self._to_device(self.data.images[index]), S, g, c.flip))
-        }
-        # (B, 3, S, S) in [-1, 1]
+        index = self._epoch_order(self.epoch)[pos * B : (pos + 1) * B]  # (B,) global
+        mine = self._rows(B)  # this process's rows of it
+        H, W = self.images.shape[-2:]
+        batch = {"x": self._pixels(index, draw_augment(B, H, W, S, g, c.flip), mine)}
+        # (b, 3, S, S) in [-1, 1]
         if c.conditional:
-            batch["h"] = self._to_device(
-                average_captions(self.data.embeddings[index], c.captions_per_sample, g)
-            )  # (B, 1024)
+            C = self.embeddings.shape[1]
+            pick = draw_caption_picks(B, C, c.captions_per_sample, g)  # (B, k)
+            batch["h"] = self._text(index, pick, mine)  # (b, 1024)
         if c.cls:
             wrong = mismatching_indices(self.data.labels, index, g)  # (B,) other classes
             if c.mismatch == "image":
-                batch["x_wrong"] = self._to_device(
-                    augment(self._to_device(self.data.images[wrong]), S, g, c.flip)
-                )  # (B, 3, S, S): real images of other classes, paired with h
+                draws = draw_augment(B, H, W, S, g, c.flip)
+                batch["x_wrong"] = self._pixels(wrong, draws, mine)
+                # (b, 3, S, S): real images of other classes, paired with h
             else:
-                batch["h_wrong"] = self._to_device(
-                    average_captions(self.data.embeddings[wrong], c.captions_per_sample, g)
-                )  # (B, 1024): text of other classes, paired with x
+                pick = draw_caption_picks(B, self.embeddings.shape[1], c.captions_per_sample, g)
+                batch["h_wrong"] = self._text(wrong, pick, mine)
+                # (b, 1024): text of other classes, paired with x
         return batch
 
-    def noise(self, n: int) -> torch.Tensor:
-        """z ~ N(0, I), (n, nz), drawn from the loop's generator."""
-        return self._to_device(torch.randn(n, self.model_config.nz, generator=self.rng))
+    def noise(self, *parts: int) -> torch.Tensor:
+        """z ~ N(0, I) for a global batch made of ``parts`` rows, drawn from the loop's
+        generator: this process's rows of it, (sum(parts) / world_size, nz)."""
+        z = torch.randn(sum(parts), self.model_config.nz, generator=self.rng)
+        if self.ctx.distributed:
+            z = z[self._rows(*parts)]
+        return self._to_device(z)
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -469,10 +574,18 @@ class GANTrainer:
         self, batch: dict[str, torch.Tensor] | None = None, *, update_d: bool = True
     ) -> dict[str, float]:
         """One D step then one G step (Reed et al. Algorithm 1). Returns the losses and
-        D's mean probabilities on real, fake and (GAN-CLS) wrong pairs.
+        D's mean probabilities on real, fake and (GAN-CLS) wrong pairs, as numbers.
 
         ``update_d=False`` computes D's loss but leaves D unchanged: G then trains against
-        a frozen D (chapter 3 uses it to provoke mode collapse)."""
+        a frozen D (chapter 3 uses it to provoke mode collapse). Reading the numbers waits
+        for the device; :meth:`train` calls :meth:`step_async`, which does not."""
+        return {k: float(v) for k, v in self.step_async(batch, update_d=update_d).items()}
+
+    def step_async(
+        self, batch: dict[str, torch.Tensor] | None = None, *, update_d: bool = True
+    ) -> dict[str, torch.Tensor]:
+        """:meth:`step` without waiting for the device: the same statistics as 0-d tensors
+        on the device (``float()`` one to read it; that waits for the step to finish)."""
         c = self.config
         if c.d_pretrain_steps > 0 and self.step_count == 0 and not self.d_pretrained:
             self.pretrain_d(c.d_pretrain_steps)
@@ -480,7 +593,7 @@ class GANTrainer:
         if batch is None:
             batch = self.next_batch()
         x, h = batch["x"], batch.get("h")  # (B, 3, S, S), (B, 1024) or None
-        B = x.shape[0]
+        B = x.shape[0]  # this process's rows; batch_size is the global batch
         lr = self.lr_at(self.epoch, self.step_count)
         for opt, rate in ((self.opt_d, lr), (self.opt_g, lr * c.g_lr_ratio)):
             for group in opt.param_groups:
@@ -493,7 +606,7 @@ class GANTrainer:
         #      + w log(1 - D(x, h_wrong)) (mismatch "text"); fake term weighted 1 - w]
         #     [hinge: minimise E max(0, 1 - D(x, h)) + E max(0, 1 + D(G(z, h), h))]
         #     [R1: + gamma/2 E ||grad_x D(x, h)||^2 on the real pairs]
-        z = self.noise(B)
+        z = self.noise(self.batch_size)  # (B, nz)
         if c.r1_gamma > 0:
             x = x.detach().requires_grad_(True)
         with self._autocast():
@@ -514,6 +627,7 @@ class GANTrainer:
         if update_d:
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler_d.scale(d_loss).backward()
+            distributed.all_reduce_grads(self.D, self.ctx)  # mean over processes
             self.scaler_d.step(self.opt_d)
             self.scaler_d.update()
 
@@ -523,7 +637,11 @@ class GANTrainer:
         h_g = h
         if c.interpolate:
             h_g = torch.cat([h, losses.interpolate_embeddings(h, c.int_beta)])  # (B + B/2, D)
-        z = self.noise(B if h_g is None else h_g.shape[0])
+            z = self.noise(self.batch_size, self.batch_size // 2)  # (B + B/2, nz)
+        else:
+            z = self.noise(self.batch_size)  # (B, nz)
+        # G's loss goes through D, but only G is updated: D's weights need no gradient.
+        self.D.requires_grad_(False)
         with self._autocast():
             fake = self.g_fn(z, h_g)  # (B [+ B/2], 3, S, S)
             s_gen = self.d_fn(fake, h_g)
@@ -541,7 +659,7 @@ class GANTrainer:
                 # [mode seeking (Mao et al. 2019): the first B/2 texts again, other noise z2;
                 #  L_G += lambda / (mean|G(z1, h) - G(z2, h)| / mean|z1 - z2| + eps)]
                 k = B // 2
-                z2 = self.noise(k)
+                z2 = self.noise(self.batch_size // 2)  # (B/2, nz)
                 fake2 = self.g_fn(z2, None if h is None else h[:k])  # (B/2, 3, S, S)
                 g_loss = g_loss + c.mode_seeking * losses.mode_seeking(fake[:k], fake2, z[:k], z2)
             if c.matching_weight > 0:
@@ -554,25 +672,40 @@ class GANTrainer:
                 g_loss = g_loss + c.matching_weight * losses.matching(v, h)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(g_loss).backward()
+        self.D.requires_grad_(True)
+        distributed.all_reduce_grads(self.G, self.ctx)
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
-        # D's gradients from the G step are discarded at D's next zero_grad.
         if self.G_ema is not None:
             self.update_ema()
 
+        # A NaN or inf loss is remembered, on the device, at the first step it happens.
+        d_loss, g_loss = d_loss.detach().float(), g_loss.detach().float()
+        bad = ~(torch.isfinite(d_loss) & torch.isfinite(g_loss))
+        self._first_bad = torch.where(bad & (self._first_bad < 0), self.step_count, self._first_bad)
         self.step_count += 1
-        s_real, s_fake = s_real.detach(), s_fake.detach()
-        s_wrong = None if s_wrong is None else s_wrong.detach()
+        nan = torch.full((), float("nan"), device=d_loss.device)
         return {
-            "d_loss": float(d_loss.detach()),
-            "g_loss": float(g_loss.detach()),
-            "d_real": float(torch.sigmoid(s_real.float()).mean()),
-            "d_fake": float(torch.sigmoid(s_fake.float()).mean()),
-            "d_wrong": float("nan")
-            if s_wrong is None
-            else float(torch.sigmoid(s_wrong.float()).mean()),
-            "lr": lr,
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": torch.sigmoid(s_real.detach().float()).mean(),
+            "d_fake": torch.sigmoid(s_fake.detach().float()).mean(),
+            "d_wrong": nan if s_wrong is None else torch.sigmoid(s_wrong.detach().float()).mean(),
+            "lr": torch.full((), lr, device=d_loss.device),
         }
+
+    def check_finite(self) -> None:
+        """Raise :class:`NonFiniteLossError` if a loss has been NaN or inf since the run
+        started (waits for the device; in a distributed run every process must call it)."""
+        first = int(self._first_bad)
+        first = distributed.min_over_ranks(first if first >= 0 else 2**62, self.ctx)
+        if first < 2**62:
+            raise NonFiniteLossError(
+                f"a loss became NaN or infinite at step {first + 1} (counting from 1); the run "
+                "stopped there and wrote no checkpoint after it, so the checkpoint on disk is "
+                "the last good one. Resume from it with a lower learning rate, --amp off, or "
+                "another --seed"
+            )
 
     def train(
         self,
@@ -583,38 +716,70 @@ class GANTrainer:
         progress: bool = True,
         callback: Callable[[GANTrainer, dict], None] | None = None,
         update_d: bool = True,
+        monitor=None,
     ) -> dict[str, list[float]]:
         """Run ``steps`` more steps (default: up to the config's total). Saves the bundle
-        to ``checkpoint`` every ``checkpoint_every`` steps and at the end when given;
-        ``callback(trainer, stats)`` runs after every step; ``update_d=False`` freezes D
-        (see :meth:`step`). Returns the history."""
+        to ``checkpoint`` every ``checkpoint_every`` steps and at the end when given (in a
+        distributed run, process 0 alone writes). ``callback(trainer, stats)`` runs after
+        every step with the statistics as 0-d device tensors (reading one waits for the
+        device); ``update_d=False`` freezes D (see :meth:`step`). ``monitor``: an object
+        with ``log(trainer, stats)`` (numbers, every ``log_every`` steps) and
+        ``epoch_end(trainer)`` (:class:`t2ilib.train.monitor.RunMonitor`). Returns the
+        history.
+
+        The device is waited for only every ``log_every`` steps, when the losses are read,
+        logged and checked: a NaN or inf loss raises :class:`NonFiniteLossError` naming
+        its step, before any later checkpoint is written."""
         from tqdm.auto import tqdm
 
         end = self.total_steps if steps is None else self.step_count + steps
         bar = tqdm(
-            total=end - self.step_count, disable=not progress, desc=self.config.variant, unit="step"
+            total=end - self.step_count,
+            disable=not progress or not self.ctx.is_main,
+            desc=self.config.variant,
+            unit="step",
         )
+        t_last, n_last = time.perf_counter(), self.step_count
         while self.step_count < end:
-            t0 = time.perf_counter()
-            stats = self.step(update_d=update_d)
-            self._seconds += time.perf_counter() - t0
+            stats = self.step_async(update_d=update_d)
+            epoch_ended = self.step_count % self.steps_per_epoch == 0
             if self.step_count % self.config.log_every == 0 or self.step_count == end:
-                self._log(stats)
+                self.check_finite()
+                numbers = self._read_stats(stats)  # waits for the device
+                now = time.perf_counter()
+                self._seconds += now - t_last
+                images_per_s = (self.step_count - n_last) * self.batch_size / (now - t_last)
+                t_last, n_last = now, self.step_count
+                self._log(numbers)
+                numbers["images_per_s"] = images_per_s
+                if monitor is not None and self.ctx.is_main:
+                    monitor.log(self, numbers)
                 bar.set_postfix(
-                    D=f"{stats['d_loss']:.3f}",
-                    G=f"{stats['g_loss']:.3f}",
-                    real=f"{stats['d_real']:.2f}",
-                    fake=f"{stats['d_fake']:.2f}",
+                    D=f"{numbers['d_loss']:.3f}",
+                    G=f"{numbers['g_loss']:.3f}",
+                    real=f"{numbers['d_real']:.2f}",
+                    fake=f"{numbers['d_fake']:.2f}",
+                    img_s=f"{images_per_s:.0f}",
                 )
             if callback is not None:
                 callback(self, stats)
+            if monitor is not None and epoch_ended and self.ctx.is_main:
+                monitor.epoch_end(self)
             if checkpoint and checkpoint_every and self.step_count % checkpoint_every == 0:
+                self.check_finite()
                 self.save(checkpoint)
             bar.update(1)
         bar.close()
         if checkpoint:
+            self.check_finite()
             self.save(checkpoint)
         return self.history
+
+    def _read_stats(self, stats: dict[str, torch.Tensor]) -> dict[str, float]:
+        """The step's statistics as numbers, averaged over the processes of a run."""
+        keys = ("d_loss", "g_loss", "d_real", "d_fake", "d_wrong", "lr")
+        values = distributed.mean_over_ranks(torch.stack([stats[k] for k in keys]), self.ctx)
+        return dict(zip(keys, values.tolist(), strict=True))
 
     def _log(self, stats: dict) -> None:
         self.history["step"].append(self.step_count)
@@ -720,20 +885,24 @@ class GANTrainer:
         encoder: nn.Module | None = None,
         device: str | torch.device | None = None,
         max_steps: int | None = None,
+        **options,
     ) -> GANTrainer:
         """A trainer built from the configs in ``state`` and restored from it; ``max_steps``
-        replaces the saved config's (to extend a run)."""
+        replaces the saved config's (to extend a run); ``options``: ``data_on_device``,
+        ``context`` as for the constructor."""
         config = GANTrainConfig.from_dict(state["train_config"])
         if max_steps is not None:
             config = replace(config, max_steps=max_steps)
         model_config = DCGANConfig.from_dict(state["model_config"])
-        trainer = cls(data, model_config, config, encoder=encoder, device=device)
+        trainer = cls(data, model_config, config, encoder=encoder, device=device, **options)
         trainer.load_state_dict(state)
         return trainer
 
     def save(self, path) -> None:
-        """Write the checkpoint bundle (see :mod:`t2ilib.train.checkpoint`), atomically."""
-        checkpoint.write(self.state_dict(), path, encoder=self.encoder)
+        """Write the checkpoint bundle (see :mod:`t2ilib.train.checkpoint`), atomically; in
+        a distributed run, process 0 alone writes (every process holds the same state)."""
+        if self.ctx.is_main:
+            checkpoint.write(self.state_dict(), path, encoder=self.encoder)
 
     @classmethod
     def resume(
@@ -743,16 +912,18 @@ class GANTrainer:
         *,
         device: str | torch.device | None = None,
         max_steps: int | None = None,
+        **options,
     ) -> GANTrainer:
         """A trainer restored from a bundle, continuing exactly where it stopped. The data
-        must be the same as when the run started (the number of images is checked)."""
+        must be the same as when the run started (the number of images is checked).
+        ``options``: ``data_on_device``, ``context`` as for the constructor."""
         blob = checkpoint.read(path)
         encoder = None
         if blob.get("text_encoder") is not None:
             encoder = TextEncoder.from_payload(blob["text_encoder"])
         try:
             return cls.from_state_dict(
-                blob, data, encoder=encoder, device=device, max_steps=max_steps
+                blob, data, encoder=encoder, device=device, max_steps=max_steps, **options
             )
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from None

@@ -18,7 +18,7 @@ from .. import profiles
 from ..data import gan_data, shapes
 from ..io import write_text_atomic
 from ..models import dcgan
-from . import recipes
+from . import distributed, recipes
 from .gan import GANTrainConfig, GANTrainer, steps_for_epochs
 
 CHECKPOINT = "checkpoint.pt"
@@ -105,9 +105,12 @@ def prepare(
     int_loss: str | None = None,
     embeddings_cache: str | os.PathLike | None = None,
     amp: bool = False,
+    amp_dtype: str = "auto",
     channels_last: bool = False,
     compile: bool = False,
     device: str | None = None,
+    data_on_device: bool | None = None,
+    context: distributed.Context | None = None,
     profile: profiles.Profile | None = None,
 ) -> GANTrainer:
     """A trainer for the run folder ``out``: a new run (an existing checkpoint is an
@@ -115,7 +118,9 @@ def prepare(
     exactly where it stopped (``steps`` / ``epochs`` may extend it). Options left at None
     come from ``profile`` (default: the current one), as the command line's do.
     ``embeddings_cache``: where the caption embeddings are kept (default: in ``out``); the
-    file is checked against the encoder and the captions before it is reused."""
+    file is checked against the encoder and the captions before it is reused.
+    ``context``: this process in a distributed run (:mod:`t2ilib.train.distributed`); only
+    process 0 writes ``run.json``, and the others must call this after it has."""
     from ..text_encoder import load_text_encoder
 
     P = profile or profiles.current()
@@ -150,8 +155,9 @@ def prepare(
     data, size = _load_data(run, out, text_encoder)
     if epochs is not None:
         steps = steps_for_epochs(len(data), batch_size, epochs)
+    options = {"data_on_device": data_on_device, "context": context}
     if resume:
-        return GANTrainer.resume(ckpt, data, device=device, max_steps=steps)
+        return GANTrainer.resume(ckpt, data, device=device, max_steps=steps, **options)
     width = width if width is not None else P.gan_width
     model_config = dcgan.preset(model or P.gan_preset, image_size=size)
     if width:
@@ -163,6 +169,7 @@ def prepare(
         max_steps=steps or P.gan_steps,
         g_lr_ratio=P.gan_g_lr_ratio,
         amp=amp,
+        amp_dtype=amp_dtype,
         channels_last=channels_last,
         compile=compile,
     )
@@ -177,8 +184,9 @@ def prepare(
         config = replace(config, mismatch=mismatch)
     if int_loss is not None and config.interpolate:  # only GAN-INT has interpolated rows
         config = replace(config, int_loss=int_loss)
-    trainer = GANTrainer(data, model_config, config, encoder=text_encoder, device=device)
-    write_text_atomic(run_file, json.dumps(run, indent=1))
+    trainer = GANTrainer(data, model_config, config, encoder=text_encoder, device=device, **options)
+    if context is None or context.is_main:
+        write_text_atomic(run_file, json.dumps(run, indent=1))
     return trainer
 
 
@@ -198,16 +206,29 @@ def prepare_or_resume(
 
 
 def finish(
-    trainer: GANTrainer, out: str | os.PathLike, *, checkpoint_every: int = 500, progress=True
+    trainer: GANTrainer,
+    out: str | os.PathLike,
+    *,
+    checkpoint_every: int = 500,
+    progress=True,
+    monitor=None,
 ) -> tuple[Path, Path]:
     """Train ``trainer`` to its last step, saving ``out/checkpoint.pt`` every
-    ``checkpoint_every`` steps and at the end, then write ``out/progress.png``. Returns
-    the two paths."""
+    ``checkpoint_every`` steps and at the end, then write ``out/progress.png`` (process 0
+    of a distributed run alone writes). ``monitor``: a
+    :class:`t2ilib.train.monitor.RunMonitor` (TensorBoard, a grid per epoch). Returns the
+    two paths."""
     from ..viz import save_grid
 
     out = Path(out)
     ckpt = out / CHECKPOINT
-    trainer.train(checkpoint=str(ckpt), checkpoint_every=checkpoint_every, progress=progress)
+    trainer.train(
+        checkpoint=str(ckpt),
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+        monitor=monitor,
+    )
     grid = out / GRID
-    save_grid(trainer.progress_grid(), grid, ncols=trainer.config.grid_cols, scale=2)
+    if trainer.ctx.is_main:
+        save_grid(trainer.progress_grid(), grid, ncols=trainer.config.grid_cols, scale=2)
     return ckpt, grid
