@@ -167,22 +167,30 @@ def _cmd_train(args: argparse.Namespace) -> int:
     ctx = distributed.init_from_env(args.device)
     if ctx.distributed and not ctx.is_main:
         torch_dist_barrier()
-    trainer = run.prepare(
+    out, options = (
         args.out,
-        resume=args.resume,
-        dataset=args.dataset,
-        root=args.root,
-        n=args.n,
-        image_size=args.image_size,
-        variant=args.variant,
-        encoder=args.encoder,
+        {
+            "resume": args.resume,
+            "dataset": args.dataset,
+            "root": args.root,
+            "n": args.n,
+            "image_size": args.image_size,
+            "variant": args.variant or "gan",
+            "encoder": args.encoder,
+            "model": args.model,
+            "batch_size": args.batch_size or 64,
+            "recipe": args.recipe,
+        },
+    )
+    if args.config is not None:
+        out, options = _config_stages(args, ctx)
+    trainer = run.prepare(
+        out,
+        **options,
         steps=args.steps,
         epochs=args.epochs,
-        model=args.model,
         width=args.width,
-        batch_size=args.batch_size,
         seed=args.seed,
-        recipe=args.recipe,
         g_lr_ratio=args.g_lr_ratio,
         ema_decay=args.ema_decay,
         lr_anneal=args.lr_anneal,
@@ -198,6 +206,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if ctx.distributed and ctx.is_main:
         torch_dist_barrier()
     monitor = None
+    args.out = out
     if ctx.is_main:
         if ctx.distributed:
             print(
@@ -230,6 +239,64 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         dist.destroy_process_group()
     return 0
+
+
+def _config_stages(args: argparse.Namespace, ctx) -> tuple[str, dict]:
+    """``train --config NAME``: stages 1 and 2 (cache, caption embeddings; process 0 only)
+    and stage 3's run folder and options (t2ilib.train.configs)."""
+    from pathlib import Path
+
+    from .train import configs
+
+    config = configs.get(args.config)
+    if args.root is None:
+        raise ValueError(
+            f"--config {args.config} needs --root DIR, the dataset folder (fetch it with "
+            f"`python -m t2ilib prepare {config.dataset} --root DIR --download`)"
+        )
+    if args.encoder is not None and args.embeddings is not None:
+        raise ValueError("give --encoder FILE or --embeddings DIR, not both")
+    base = Path(args.out)
+    gan_dir = base / "gan"
+    cache = base / "cache"
+    if ctx.is_main:
+        print(f"config {config.name}:\n{config.describe()}")
+        cache = configs.build_cache_stage(config, args.root, base, progress=not args.no_progress)
+        source = configs.text_stage(
+            config,
+            args.root,
+            base,
+            cache,
+            encoder=args.encoder,
+            embeddings=args.embeddings,
+            device=args.device,
+            progress=not args.no_progress,
+            run_command=main,
+        )
+        print(f"[text] caption embeddings: {source}")
+    encoder = args.encoder
+    if encoder is None and args.embeddings is None:
+        encoder = str(base / "encoder" / "text_encoder.pt")  # trained in stage 2
+    resume = (gan_dir / run_checkpoint_name()).is_file()
+    options = configs.gan_stage_options(
+        config, variant=args.variant, model=args.model, batch_size=args.batch_size,
+        recipe=args.recipe,
+    )  # fmt: skip
+    if args.steps is None and args.epochs is None:
+        args.epochs = config.epochs
+    if resume:
+        if ctx.is_main:
+            print(f"[gan] resuming {gan_dir}")
+        return str(gan_dir), {"resume": True, "batch_size": options["batch_size"]}
+    if ctx.is_main:
+        print(f"[gan] training {options['variant']} in {gan_dir}")
+    return str(gan_dir), {"dataset": "cache", "root": str(cache), "encoder": encoder, **options}
+
+
+def run_checkpoint_name() -> str:
+    from .train.run import CHECKPOINT
+
+    return CHECKPOINT
 
 
 def torch_dist_barrier() -> None:
@@ -299,8 +366,28 @@ def _add_train(sub) -> None:
         default=None,
         help="image side without --root (default: profile)",
     )
-    p.add_argument("--variant", choices=list(GAN_VARIANTS), default="gan", help="what to train")
+    p.add_argument(
+        "--config",
+        choices=("cub", "flowers", "coco"),
+        default=None,
+        help="the paper's run on a real dataset (t2ilib.train.configs): --root is the "
+        "dataset folder; caches it, embeds its captions (--embeddings, --encoder, or a text "
+        "encoder trained first), then trains GAN-INT-CLS with the authors' settings in OUT/gan; "
+        "run the same command again to resume",
+    )
+    p.add_argument(
+        "--variant",
+        choices=list(GAN_VARIANTS),
+        default=None,
+        help="what to train (default: gan; with --config: gan-int-cls)",
+    )
     p.add_argument("--encoder", default=None, help="text encoder file (conditional variants)")
+    p.add_argument(
+        "--embeddings",
+        default=None,
+        help="with --config: a folder of StackGAN's char-CNN-RNN pickles (the authors' "
+        "embeddings; train/ and test/) to use instead of an encoder",
+    )
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
     p.add_argument(
@@ -317,7 +404,12 @@ def _add_train(sub) -> None:
         help="G/D preset (default: profile)",
     )
     p.add_argument("--width", type=int, default=None, help="ngf = ndf (default: profile)")
-    p.add_argument("--batch-size", type=_positive_int, default=64, help="default 64")
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="global batch, over all torchrun processes (default 64)",
+    )
     p.add_argument(
         "--recipe",
         choices=tuple(RECIPES),

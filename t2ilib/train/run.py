@@ -103,6 +103,7 @@ def prepare(
     lr_anneal: float | None = None,
     mismatch: str | None = None,
     int_loss: str | None = None,
+    overrides: dict | None = None,
     embeddings_cache: str | os.PathLike | None = None,
     amp: bool = False,
     amp_dtype: str = "auto",
@@ -119,6 +120,8 @@ def prepare(
     come from ``profile`` (default: the current one), as the command line's do.
     ``embeddings_cache``: where the caption embeddings are kept (default: in ``out``); the
     file is checked against the encoder and the captions before it is reused.
+    ``overrides``: other :class:`GANTrainConfig` fields of a new run (a dataset config's
+    ``decay_every``, ``captions_per_sample``, ...; :mod:`t2ilib.train.configs`).
     ``context``: this process in a distributed run (:mod:`t2ilib.train.distributed`); only
     process 0 writes ``run.json``, and the others must call this after it has."""
     from ..text_encoder import load_text_encoder
@@ -184,6 +187,8 @@ def prepare(
         config = replace(config, mismatch=mismatch)
     if int_loss is not None and config.interpolate:  # only GAN-INT has interpolated rows
         config = replace(config, int_loss=int_loss)
+    if overrides:
+        config = replace(config, **overrides)
     trainer = GANTrainer(data, model_config, config, encoder=text_encoder, device=device, **options)
     if context is None or context.is_main:
         write_text_atomic(run_file, json.dumps(run, indent=1))
