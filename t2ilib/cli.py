@@ -863,7 +863,8 @@ def _add_train_style(sub) -> None:
         "train-style",
         help="train the style encoder S that inverts a trained G (paper section 4.4)",
         description="Train S so that S(G(z, phi(t))) = z, with G frozen, z ~ N(0, I) and "
-        "captions of the Shapes training classes embedded by G's own text encoder. Writes "
+        "captions of the Shapes training classes embedded by G's own text encoder (a run "
+        "on a cache, such as train --config cub: that cache's caption embeddings). Writes "
         "OUT/style.pt and, for a training checkpoint, stores S in it too, so that transfer "
         "finds it there.",
     )

@@ -53,6 +53,11 @@ def test_config_run_imports_the_authors_embeddings_trains_and_resumes(tmp_path, 
     assert cli.main(argv) == 0
     assert checkpoint.read(out / "gan" / "checkpoint.pt")["step"] == 4
     assert (out / "cache" / "meta.json").stat().st_mtime_ns == stamp
+    # S for this G learns from the cache's own caption embeddings (no text encoder here).
+    ckpt = str(out / "gan" / "checkpoint.pt")
+    argv = ["train-style", "--checkpoint", ckpt, "--out", str(out / "style"), "--steps", "2"]
+    assert cli.main([*argv, "--no-progress"]) == 0
+    assert checkpoint.read(ckpt)["style_encoder"] is not None
 
 
 def test_config_run_trains_the_text_encoder_first_when_given_no_embeddings(

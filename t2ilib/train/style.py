@@ -202,23 +202,26 @@ def shapes_training_captions(n: int = 500, seed: int = 0) -> list[list[str]]:
     return [c for c, label in zip(captions, attrs["labels"], strict=True) if int(label) in train]
 
 
-def _check_shapes_run(path: Path) -> None:
-    """The command line samples Shapes captions: refuse a run trained on a cache."""
+def _cache_embeddings(path: Path) -> torch.Tensor | None:
+    """The caption embeddings (N, C, D) of the cache a run in ``path``'s folder trained on
+    (``train --dataset cache`` or ``--config``), or None for a Shapes run."""
     from .run import RUN_FILE
 
     run_file = path.parent / RUN_FILE
     if not run_file.is_file():
-        return
+        return None
     try:
-        dataset = json.loads(run_file.read_text()).get("dataset", "shapes")
+        run = json.loads(run_file.read_text())
     except (OSError, ValueError):
-        return
-    if dataset != "shapes":
-        raise ValueError(
-            f"{path} was trained on --dataset {dataset}, and train-style draws Shapes "
-            "captions; train S from Python with the run's own embeddings "
-            "(t2ilib.train.style.train_style_encoder)"
-        )
+        return None
+    if run.get("dataset", "shapes") != "cache":
+        return None
+    from ..data.cache import load_cache
+
+    embeddings = load_cache(run["data"]["root"]).embeddings
+    if embeddings is None:
+        raise ValueError(f"the cache {run['data']['root']} of {path} holds no embeddings")
+    return embeddings.float()
 
 
 def train_style(
@@ -243,7 +246,8 @@ def train_style(
             :class:`StyleTrainConfig`'s lr.
         seed: S's initial weights and every draw of the loop.
         captions_n: Shapes images (seed 0, as ``train``'s) whose training-class captions
-            form the text pool.
+            form the text pool. A run trained on a cache (``train --config cub``) draws
+            its texts from that cache's caption embeddings instead.
         device: where to train.
 
     Returns:
@@ -264,13 +268,14 @@ def train_style(
     G, encoder, _ = shipped.load_any(source, "cpu")
     embeddings = None
     if G.config.conditional:
+        embeddings = _cache_embeddings(source)  # a run on real data: its own captions
+    if G.config.conditional and embeddings is None:
         if encoder is None:
             raise ValueError(
                 f"{source} holds no text encoder (it was trained on precomputed embeddings), "
                 "so train-style cannot embed captions; train S from Python with the run's "
                 "embeddings (t2ilib.train.style.train_style_encoder)"
             )
-        _check_shapes_run(source)
         embeddings = embed_captions(encoder, shapes_training_captions(captions_n))
     changes = {"seed": seed}
     for name, value in (("steps", steps), ("batch_size", batch_size), ("lr", lr)):
