@@ -261,7 +261,9 @@ def _config_stages(args: argparse.Namespace, ctx) -> tuple[str, dict]:
     cache = base / "cache"
     if ctx.is_main:
         print(f"config {config.name}:\n{config.describe()}")
-        cache = configs.build_cache_stage(config, args.root, base, progress=not args.no_progress)
+        cache = configs.build_cache_stage(
+            config, args.root, base, image_size=args.image_size, progress=not args.no_progress
+        )
         source = configs.text_stage(
             config,
             args.root,
@@ -364,7 +366,8 @@ def _add_train(sub) -> None:
         type=int,
         choices=dcgan.IMAGE_SIZES,
         default=None,
-        help="image side without --root (default: profile)",
+        help="image side without --root (default: profile); with --config: G's side (64; "
+        "32 caches 38x38 images, a CPU-sized run)",
     )
     p.add_argument(
         "--config",

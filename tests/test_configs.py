@@ -40,10 +40,13 @@ def test_config_run_imports_the_authors_embeddings_trains_and_resumes(tmp_path, 
     fixtures.write_stackgan(tmp_path / "birds", "train", filenames=keys, class_ids=labels)
     argv = ["train", "--config", "cub", "--root", str(cub_root.root), "--out", str(out)]
     argv += ["--embeddings", str(tmp_path / "birds"), "--steps", "2", *SMALL]
+    argv += ["--image-size", "32"]
     assert cli.main(argv) == 0
     cache = load_cache(out / "cache")
     assert len(cache) == 12 and cache.embeddings.shape == (12, 10, 1024)
+    assert cache.images.shape[-1] == 38  # 32 x 32 crops of 38 x 38, as 64 of 76
     blob = checkpoint.read(out / "gan" / "checkpoint.pt")
+    assert blob["model_config"]["image_size"] == 32
     tc = blob["train_config"]
     assert blob["step"] == 2 and blob["variant"] == "gan-int-cls"
     assert (tc["decay_every"], tc["captions_per_sample"], tc["recipe"]) == (100, 4, "paper")
@@ -76,9 +79,19 @@ def test_config_run_trains_the_text_encoder_first_when_given_no_embeddings(
     argv = ["train", "--config", "cub", "--root", str(cub_root.root), "--out", str(out)]
     assert cli.main([*argv, "--steps", "2", *SMALL]) == 0
     assert (out / "encoder" / "text_encoder.pt").is_file()
+    assert load_cache(out / "cache").images.shape[-1] == 76  # the authors' load size
     blob = checkpoint.read(out / "gan" / "checkpoint.pt")
     assert blob["text_encoder"] is not None  # samples from free text
     assert load_cache(out / "cache").embeddings.shape == (12, 10, 1024)
+
+
+def test_a_cache_of_another_size_is_an_error(tmp_path, cub_root):
+    from t2ilib.data.cache import build_cache
+    from t2ilib.data.cub import CUB
+
+    build_cache(CUB(cub_root.root, split="trainval"), tmp_path / "run" / "cache", 38)
+    with pytest.raises(ValueError, match="holds 38x38 images but this run asks for 76x76"):
+        configs.build_cache_stage(configs.get("cub"), cub_root.root, tmp_path / "run")
 
 
 def test_config_errors_are_one_line(tmp_path, capsys):

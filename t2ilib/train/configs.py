@@ -93,22 +93,40 @@ def get(name: str) -> DatasetConfig:
 # ---------------------------------------------------------------------------------------
 
 
-def build_cache_stage(config: DatasetConfig, root, out: Path, *, progress=True) -> Path:
-    """Stage 1: ``out/cache`` from the dataset folder ``root`` (kept when complete)."""
+def load_size(image_size: int) -> int:
+    """The side images are cached at for G's ``image_size``: 76 for 64, as the authors
+    load them (random 64 x 64 crops of 76 x 76), and in proportion for other sizes (38 for
+    32, the CPU-sized runs)."""
+    return image_size * 76 // 64
+
+
+def build_cache_stage(
+    config: DatasetConfig, root, out: Path, *, image_size: int | None = None, progress=True
+) -> Path:
+    """Stage 1: ``out/cache`` from the dataset folder ``root``, its images at
+    :func:`load_size` of ``image_size`` (default the config's 64: 76 x 76). A complete
+    cache is kept; one of another size is an error (it belongs to another run)."""
     import importlib
 
     from ..data.cache import CacheError, build_cache, load_cache
 
     path = out / "cache"
+    side = load_size(image_size or config.image_size)
     try:
-        load_cache(path)
-        return path
+        found = load_cache(path).images.shape[-1]
     except CacheError:
-        pass
+        found = None
+    if found is not None:
+        if found != side:
+            raise ValueError(
+                f"{path} holds {found}x{found} images but this run asks for {side}x{side} "
+                f"(--image-size {image_size or config.image_size}); choose another --out"
+            )
+        return path
     module = importlib.import_module(f"..data.{config.dataset}", __package__)
     dataset = getattr(module, DATASET_CLASSES[config.dataset])(root, split=config.split)
     print(f"[cache] decoding {len(dataset)} images of {root} into {path}")
-    build_cache(dataset, path, progress=progress)
+    build_cache(dataset, path, side, progress=progress)
     return path
 
 

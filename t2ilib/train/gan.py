@@ -402,7 +402,8 @@ class GANTrainer:
                 lr *= max(0.0, (total - step) / (total - start))
         return lr
 
-    def _epoch_order(self, epoch: int) -> torch.Tensor:
+    def epoch_order(self, epoch: int) -> torch.Tensor:
+        """The order of the images in ``epoch``: a permutation (N,) of their indices."""
         # A permutation per epoch, from (seed, epoch) alone, so resuming mid-epoch finds it.
         g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
         return torch.randperm(len(self.data), generator=g)
@@ -539,7 +540,7 @@ class GANTrainer:
         c, g = self.config, self.rng
         B, S = self.batch_size, self.model_config.image_size
         pos = self.step_count % self.steps_per_epoch
-        index = self._epoch_order(self.epoch)[pos * B : (pos + 1) * B]  # (B,) global
+        index = self.epoch_order(self.epoch)[pos * B : (pos + 1) * B]  # (B,) global
         mine = self._rows(B)  # this process's rows of it
         H, W = self.images.shape[-2:]
         batch = {"x": self._pixels(index, draw_augment(B, H, W, S, g, c.flip), mine)}
