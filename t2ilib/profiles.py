@@ -54,6 +54,11 @@ class Profile:
     style_steps: int = 3_000  # Adam steps of the style encoder S (`train-style`, section 4.4)
     style_captions_n: int = 500  # Shapes images whose training-class captions S trains on
     style_eval_n: int = 1_000  # real images of chapter 7's ROC and transfer measurements
+    fixture_classes: int = 24  # chapter 10: classes of the CUB-format fixture it trains on
+    fixture_per_class: int = 30  # chapter 10: images per fixture class
+    full_demo_steps: int = 600  # chapter 10: steps of the `train --config cub` run on it
+    full_demo_style_steps: int = 300  # chapter 10: steps of S for that run's G
+    full_bench_steps: int = 3  # chapter 10: timed steps of the cub-preset step per variant
 
     def describe(self) -> str:
         """One line for a notebook's device cell: the profile and its main sizes."""
@@ -84,6 +89,11 @@ PROFILES: dict[str, Profile] = {
         style_steps=6,
         style_captions_n=48,
         style_eval_n=60,
+        fixture_classes=6,
+        fixture_per_class=4,
+        full_demo_steps=4,
+        full_demo_style_steps=2,
+        full_bench_steps=1,
     ),
     "cpu": Profile(
         name="cpu",
@@ -119,6 +129,9 @@ PROFILES: dict[str, Profile] = {
         encoder_pretrain_steps=4_000,
         encoder_eval_n=4_800,
         style_steps=5_000,
+        full_demo_steps=2_000,
+        full_demo_style_steps=1_000,
+        full_bench_steps=50,
     ),
 }
 
