@@ -213,3 +213,34 @@ def test_text_sensitivity_reads_logits_so_a_saturated_d_still_ranks():
     assert r["auc"] == 1.0 and r["logit_match"] - r["logit_mismatch"] == pytest.approx(1.0)
     r = text_sensitivity(SaturatedD(), images, h_wrong, h_wrong)
     assert r["auc"] == 0.5  # ties count a half
+
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@CUDA
+@pytest.mark.parametrize("variant", ["gan-cls", "gan-int-cls"])
+def test_cuda_step_never_waits_for_the_device(variant):
+    # Any host synchronisation inside the step raises under the "error" debug mode: the
+    # batch is gathered on the device, the losses stay there, NaN is flagged with where().
+    cfg = tiny_config(variant=variant, amp=True, amp_dtype="bfloat16", channels_last=True)
+    t = GANTrainer(tiny_data(), TINY, cfg, device="cuda")
+    assert t.data_on_device and t.images.is_cuda
+    t.step_async()  # the first step may allocate and autotune
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(2):
+            stats = t.step_async()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert math.isfinite(float(stats["d_loss"]))
+
+
+@CUDA
+def test_cuda_float16_amp_channels_last_and_compile_train():
+    cfg = tiny_config(variant="gan-int-cls", amp=True, amp_dtype="float16",
+                      channels_last=True, compile=True, max_steps=4)  # fmt: skip
+    t = GANTrainer(tiny_data(), TINY, cfg, device="cuda")
+    t.train(progress=False)
+    assert t.scaler_g.is_enabled() and all(math.isfinite(v) for v in t.history["d_loss"])
