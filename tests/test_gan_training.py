@@ -4,6 +4,7 @@ Random embeddings stand in for a text encoder here only: the loop takes any (N, 
 tensor."""
 
 import math
+import shutil
 
 import pytest
 import torch
@@ -164,6 +165,19 @@ def test_compile_path_traces_g_and_d(monkeypatch):
     monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
     torch._dynamo.reset()
     cfg = tiny_config(variant="gan-int-cls", compile=True, mismatch="text", max_steps=2)
+    t = GANTrainer(tiny_data(), TINY, cfg, device="cpu")
+    t.train(progress=False)
+    assert all(math.isfinite(v) for v in t.history["d_loss"])
+    torch._dynamo.reset()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("c++") is None, reason="inductor needs a C++ compiler")
+def test_compile_with_inductor_trains_on_cpu():
+    # The real torch.compile (inductor's C++ code generation, about 90 s cold on 2 cores),
+    # with bfloat16 autocast, on the path whose D trunk and score head compile apart.
+    torch._dynamo.reset()
+    cfg = tiny_config(variant="gan-int-cls", compile=True, amp=True, mismatch="text")
     t = GANTrainer(tiny_data(), TINY, cfg, device="cpu")
     t.train(progress=False)
     assert all(math.isfinite(v) for v in t.history["d_loss"])
