@@ -244,7 +244,9 @@ class GANTrainer:
     rank in a multi-process run (:mod:`t2ilib.train.distributed`).
 
     :meth:`train` never waits for the device inside a step: the losses stay on the device
-    and are read every ``log_every`` steps (and checked for NaN / inf then).
+    and are read every ``log_every`` steps (and checked for NaN / inf then). One exception
+    is PyTorch's: with float16 AMP (``amp_dtype="float16"``, a T4) ``GradScaler.step``
+    reads its overflow flag at each update; bfloat16 needs no scaler and no read.
     """
 
     def __init__(
@@ -702,10 +704,10 @@ class GANTrainer:
         first = distributed.min_over_ranks(first if first >= 0 else 2**62, self.ctx)
         if first < 2**62:
             raise NonFiniteLossError(
-                f"a loss became NaN or infinite at step {first + 1} (counting from 1); the run "
-                "stopped there and wrote no checkpoint after it, so the checkpoint on disk is "
-                "the last good one. Resume from it with a lower learning rate, --amp off, or "
-                "another --seed"
+                f"a loss became NaN or infinite at step {first + 1} (counting from 1); "
+                "the run stopped there and wrote no checkpoint after it, so the checkpoint "
+                "on disk is the last good one. Resume from it with a lower learning rate, "
+                "--amp off, or another --seed"
             )
 
     def train(
