@@ -123,7 +123,8 @@ def judge_walks(judge, strips: torch.Tensor) -> dict:
     """The judge's reading of K walks of T steps, step by step.
 
     Args:
-        judge: a Shapes judge (:func:`t2ilib.evaluate.judge.load_judge`) of the images' size.
+        judge: a Shapes judge (:func:`t2ilib.evaluate.judge.load_judge`) of the
+            images' size.
         strips: (K, T, 3, S, S) walks, as :func:`caption_walk` and :func:`noise_walk`
             return them (float in [-1, 1] or uint8).
 
@@ -131,10 +132,10 @@ def judge_walks(judge, strips: torch.Tensor) -> dict:
         ``readings``: {attribute: (K, T)} the class the judge reads in each image, for
         ``shape``, ``colour``, ``size`` and ``background`` (indices into
         ``t2ilib.data.shapes.SHAPES``, ``COLOURS``, ``SIZES``, ``BACKGROUNDS``);
-        ``fractions``: {attribute: (T, C)} the fraction of the K walks read as class c at
-        step t (each row sums to 1);
-        ``held``: {attribute: (T,)} the fraction of walks whose reading at step t is their
-        reading at step 0 (1 at step 0);
+        ``fractions``: {attribute: (T, C)} the fraction of the K walks read as class c
+        at step t (each row sums to 1);
+        ``held``: {attribute: (T,)} the fraction of walks whose reading at step t is
+        their reading at step 0 (1 at step 0);
         ``position_shift``: (T,) the mean distance of the judged position of the object
         from its position at step 0, in image widths.
     """
@@ -144,7 +145,8 @@ def judge_walks(judge, strips: torch.Tensor) -> dict:
             "caption_walk and noise_walk return them so"
         )
     K, T = strips.shape[:2]
-    pred = predict(judge, strips.flatten(0, 1))  # each head (K * T,), position (K * T, 2)
+    # each head (K * T,), position (K * T, 2)
+    pred = predict(judge, strips.flatten(0, 1))
     readings, fractions, held = {}, {}, {}
     for attr, classes in HEADS.items():
         r = pred[attr].view(K, T)  # (K, T) class indices
@@ -155,4 +157,9 @@ def judge_walks(judge, strips: torch.Tensor) -> dict:
         held[attr] = (r == r[:, :1]).float().mean(0)  # (T,)
     position = pred["position"].view(K, T, 2)
     shift = (position - position[:, :1]).norm(dim=2).mean(0)  # (T,)
-    return {"readings": readings, "fractions": fractions, "held": held, "position_shift": shift}
+    return {
+        "readings": readings,
+        "fractions": fractions,
+        "held": held,
+        "position_shift": shift,
+    }

@@ -73,8 +73,8 @@ def grid_images(G, encoder, caption: str, seed: int = 0, n: int = 8) -> torch.Te
 def between_images(
     G, encoder, caption_a: str, caption_b: str, beta: float, seed: int = 0, n: int = 8
 ) -> torch.Tensor:
-    """G(z_i, h(beta)) with h(beta) = beta phi(b) + (1 - beta) phi(a), the z_i drawn from
-    ``seed`` as in :func:`grid_images`: (n, 3, S, S) in [-1, 1]. beta = 0 gives
+    """G(z_i, h(beta)) with h(beta) = beta phi(b) + (1 - beta) phi(a), the z_i drawn
+    from ``seed`` as in :func:`grid_images`: (n, 3, S, S) in [-1, 1]. beta = 0 gives
     ``grid_images(caption_a)``, beta = 1 ``grid_images(caption_b)``."""
     for c in (caption_a, caption_b):
         if not c.strip():
@@ -82,7 +82,8 @@ def between_images(
     h_a, h_b = encoder.embed([caption_a, caption_b]).cpu()  # (D,) each
     # h(beta) = beta h_b + (1 - beta) h_a, as GAN-INT and caption_walk mix texts
     h = interpolate_embeddings(torch.stack([h_b, h_a]), float(beta))  # (1, D)
-    z = torch.randn(n, G.config.nz, generator=torch.Generator().manual_seed(seed))  # (n, nz)
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, G.config.nz, generator=g)  # (n, nz)
     return generate(G, z, h.expand(n, -1))
 
 

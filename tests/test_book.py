@@ -13,7 +13,7 @@ import sync_notebooks  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SETUP_LINES = [
-    "# Setup: on Colab, install t2ilib from the book's repository; elsewhere it is installed.",
+    "# Setup: install t2ilib from the book's repository on Colab; elsewhere it's installed.",
     "import sys",
     "",
     'if "google.colab" in sys.modules:',

@@ -313,14 +313,6 @@ def test_no_output_is_wider_than_its_column(visits):
     assert not wide, f"{len(wide)} outputs wider than their column at 1280 px:\n" + "\n".join(wide)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="79 code blocks at the last count are wider than the 684 px column of a 1280 px "
-    "window (88 characters of code fit, 86 in a folded cell): the install cell's first line "
-    "(89 characters, fixed by CONTRIBUTING.md) in all 9 chapters, GANTrainer.step shown in "
-    "chapter 3 (lines of up to 98) and 69 cells of chapters 1 and 4-8 not yet wrapped; the "
-    "failure message lists each by page and first line (run with --runxfail)",
-)
 def test_no_code_block_is_wider_than_its_column(visits):
     wide = _wider_than_the_column(visits, "code")
     message = f"{len(wide)} code blocks wider than their column at 1280 px:\n"

@@ -162,17 +162,17 @@ def auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
         labels: (P,) bool.
 
     Returns:
-        1 for a perfect separator, 0 for a reversed one, 0.5 when every score is tied; NaN
-        without positives or without negatives. Equal to the trapezoidal area under
-        :func:`roc_curve`.
+        1 for a perfect separator, 0 for a reversed one, 0.5 when every score is
+        tied; NaN without positives or without negatives. Equal to the trapezoidal area
+        under :func:`roc_curve`.
     """
     scores, labels = scores.flatten().double(), labels.flatten().bool()
     n_pos = int(labels.sum())
     n_neg = len(labels) - n_pos
     if n_pos == 0 or n_neg == 0:
         return math.nan
-    # Average ranks (1-based): a run of c equal scores starting at 0-based index a shares
-    # the rank a + (c + 1) / 2.
+    # Average ranks (1-based): a run of c equal scores starting at 0-based index a
+    # shares the rank a + (c + 1) / 2.
     sorted_scores, order = torch.sort(scores)
     _, inverse, counts = torch.unique_consecutive(
         sorted_scores, return_inverse=True, return_counts=True

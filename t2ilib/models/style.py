@@ -50,21 +50,23 @@ FORMAT_VERSION = 1
 
 
 class StyleEncoder(nn.Module):
-    """S(x) -> s, the style (noise) vector of an image: x (B, 3, S, S) in [-1, 1] -> (B, nz).
+    """S(x) -> s, the style (noise) vector of an image: x (B, 3, S, S) in [-1, 1] ->
+    (B, nz).
 
     Args:
         config: the configuration of the generator S inverts (its ``nz``, ``ndf``,
-            ``image_size``, ``residual`` and ``d_trunk`` are read), so that S has D's image
-            trunk at the same preset and width.
-        metadata: JSON-like facts saved with the weights: ``generator`` (the fingerprint of
-            the G it was trained for), steps, loss, ...
+            ``image_size``, ``residual`` and ``d_trunk`` are read), so that S has D's
+            image trunk at the same preset and width.
+        metadata: JSON-like facts saved with the weights: ``generator`` (the
+            fingerprint of the G it was trained for), steps, loss, ...
     """
 
     def __init__(self, config: DCGANConfig, metadata: dict | None = None):
         super().__init__()
         self.config = c = config
         self.metadata = dict(metadata or {})
-        # D's image trunk with BatchNorm (see the module docstring): (B, 3, S, S) -> (B, C, 4, 4)
+        # D's image trunk with BatchNorm (see the module docstring):
+        # (B, 3, S, S) -> (B, C, 4, 4)
         if c.d_trunk == "vgg":
             layers, C = _vgg_trunk(c, _bn)
         else:
@@ -79,8 +81,8 @@ class StyleEncoder(nn.Module):
         return self.out(self.image(x)).flatten(1)  # (B, nz)
 
     def payload(self) -> dict:
-        """Configuration, weights and metadata as plain data: the body of S's own file, and
-        what a GAN checkpoint stores under ``style_encoder``."""
+        """Configuration, weights and metadata as plain data: the body of S's own file,
+        and what a GAN checkpoint stores under ``style_encoder``."""
         return {
             "model_config": self.config.to_dict(),
             "state_dict": self.state_dict(),  # moved to the CPU by save_bundle
@@ -88,7 +90,11 @@ class StyleEncoder(nn.Module):
         }
 
     @classmethod
-    def from_payload(cls, payload: dict, device: str | torch.device = "cpu") -> StyleEncoder:
+    def from_payload(
+        cls,
+        payload: dict,
+        device: str | torch.device = "cpu",
+    ) -> StyleEncoder:
         """Inverse of :meth:`payload`: S in eval mode on ``device``."""
         S = cls(DCGANConfig.from_dict(payload["model_config"]), payload.get("metadata"))
         S.load_state_dict(payload["state_dict"])
