@@ -214,7 +214,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 f"{trainer.batch_size}: {trainer.local_batch_size} images per process"
             )
         monitor = RunMonitor(
-            args.out, tensorboard=not args.no_tensorboard, grid_every=args.grid_every
+            args.out,
+            tensorboard=not args.no_tensorboard,
+            grid_every=args.grid_every,
+            start_step=trainer.step_count,  # > 0 when resumed
         )
     try:
         ckpt, grid = run.finish(

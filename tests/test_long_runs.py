@@ -130,3 +130,15 @@ def test_a_run_writes_tensorboard_events_a_grid_per_epoch_and_a_log(tmp_path):
     assert acc.Tags()["images"] == ["samples"]
     rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert rows[-1]["step"] == 8 and rows[-1]["images_per_s"] > 0
+
+
+def test_a_resumed_run_forgets_what_the_interrupted_run_logged_after_its_checkpoint(tmp_path):
+    from t2ilib.train.monitor import RunMonitor
+
+    rows = [{"step": k, "d_loss": 1.0} for k in (25, 50, 75)]  # killed after step 75
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    RunMonitor(tmp_path, tensorboard=False, start_step=50).close()  # resumed from 50
+    kept = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert kept == [25, 50]
+    RunMonitor(tmp_path, tensorboard=False, start_step=0).close()  # a new run: untouched
+    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 2

@@ -13,7 +13,9 @@ it goes. :class:`RunMonitor` is what ``python -m t2ilib train`` hands to
 
 It is called only every ``log_every`` steps and at the ends of epochs, when the trainer
 has already waited for the device, so it adds no synchronisation to the step. In a
-distributed run only process 0 has one.
+distributed run only process 0 has one. A resumed run passes the step it resumes from:
+what the interrupted run logged after that step (it will be trained again) is dropped
+from ``log.jsonl`` and, through ``purge_step``, from TensorBoard.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ SCALARS = {  # the trainer's statistic -> TensorBoard tag
 
 class RunMonitor:
     """Logs a run to ``out``: TensorBoard (unless ``tensorboard=False``), ``log.jsonl`` and
-    a sample grid every ``grid_every`` epochs (0: none)."""
+    a sample grid every ``grid_every`` epochs (0: none). ``start_step``: the step a
+    resumed run starts from (0 for a new run)."""
 
     def __init__(
         self,
@@ -44,6 +47,7 @@ class RunMonitor:
         tensorboard: bool = True,
         grid_every: int = 1,
         grid_scale: int = 2,
+        start_step: int = 0,
     ):
         if grid_every < 0:
             raise ValueError(f"grid_every must be >= 0 epochs, got {grid_every}")
@@ -59,8 +63,23 @@ class RunMonitor:
                     "TensorBoard logging needs the tensorboard package: `pip install "
                     "tensorboard`, or train with --no-tensorboard (log.jsonl is still written)"
                 ) from None
-            self.writer = SummaryWriter(str(self.out / "tensorboard"))
+            purge = start_step + 1 if start_step > 0 else None
+            self.writer = SummaryWriter(str(self.out / "tensorboard"), purge_step=purge)
         self.out.mkdir(parents=True, exist_ok=True)
+        if start_step > 0:
+            self._forget_after(start_step)
+
+    def _forget_after(self, step: int) -> None:
+        """Drop the lines of ``log.jsonl`` logged after ``step`` (rewritten atomically)."""
+        from ..io import write_text_atomic
+
+        log = self.out / "log.jsonl"
+        if not log.is_file():
+            return
+        lines = log.read_text().splitlines()
+        kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
+        if len(kept) != len(lines):
+            write_text_atomic(log, "".join(line + "\n" for line in kept))
 
     def log(self, trainer, stats: dict[str, float]) -> None:
         """Scalars of step ``trainer.step_count``."""
