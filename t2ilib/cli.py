@@ -262,6 +262,11 @@ def _config_stages(args: argparse.Namespace, ctx) -> tuple[str, dict]:
     base = Path(args.out)
     gan_dir = base / "gan"
     cache = base / "cache"
+    if args.resume and not (gan_dir / run_checkpoint_name()).is_file():
+        raise FileNotFoundError(
+            f"--resume: {gan_dir} holds no run to resume; with --config the same command "
+            "without --resume starts the run, and resumes it when run again"
+        )
     if ctx.is_main:
         print(f"config {config.name}:\n{config.describe()}")
         cache = configs.build_cache_stage(

@@ -101,3 +101,7 @@ def test_config_errors_are_one_line(tmp_path, capsys):
     argv += ["--root", str(tmp_path), "--encoder", "a.pt", "--embeddings", "b"]
     assert cli.main(argv) == 2
     assert "not both" in capsys.readouterr().err
+    argv = ["train", "--config", "cub", "--root", str(tmp_path), "--out", str(tmp_path / "r")]
+    assert cli.main([*argv, "--resume"]) == 2  # nothing to resume: said before any work
+    assert "holds no run to resume" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "cache").exists()
