@@ -250,6 +250,7 @@ def _config_stages(args: argparse.Namespace, ctx) -> tuple[str, dict]:
     from pathlib import Path
 
     from .train import configs
+    from .train.run import CHECKPOINT
 
     config = configs.get(args.config)
     if args.root is None:
@@ -262,7 +263,7 @@ def _config_stages(args: argparse.Namespace, ctx) -> tuple[str, dict]:
     base = Path(args.out)
     gan_dir = base / "gan"
     cache = base / "cache"
-    if args.resume and not (gan_dir / run_checkpoint_name()).is_file():
+    if args.resume and not (gan_dir / CHECKPOINT).is_file():
         raise FileNotFoundError(
             f"--resume: {gan_dir} holds no run to resume; with --config the same command "
             "without --resume starts the run, and resumes it when run again"
@@ -287,7 +288,7 @@ def _config_stages(args: argparse.Namespace, ctx) -> tuple[str, dict]:
     encoder = args.encoder
     if encoder is None and args.embeddings is None:
         encoder = str(base / "encoder" / "text_encoder.pt")  # trained in stage 2
-    resume = (gan_dir / run_checkpoint_name()).is_file()
+    resume = (gan_dir / CHECKPOINT).is_file()
     options = configs.gan_stage_options(
         config, variant=args.variant, model=args.model, batch_size=args.batch_size,
         recipe=args.recipe,
@@ -301,12 +302,6 @@ def _config_stages(args: argparse.Namespace, ctx) -> tuple[str, dict]:
     if ctx.is_main:
         print(f"[gan] training {options['variant']} in {gan_dir}")
     return str(gan_dir), {"dataset": "cache", "root": str(cache), "encoder": encoder, **options}
-
-
-def run_checkpoint_name() -> str:
-    from .train.run import CHECKPOINT
-
-    return CHECKPOINT
 
 
 def torch_dist_barrier() -> None:
@@ -543,11 +538,9 @@ def _add_sample(sub) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    import json
 
     from . import shipped
     from .evaluate import judge as judging
-    from .io import write_text_atomic
 
     source = _generator_source(args)
     G, encoder, _ = shipped.load_any(source, args.device)
@@ -564,11 +557,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         G, encoder, judge, captions=captions, per_class=args.per_class, seed=args.seed
     )
     metrics["judge"] = judge_report
-    text = json.dumps(metrics, indent=1)
-    if args.out:
-        write_text_atomic(args.out, text + "\n")
-    print(text)
+    _print_report(metrics, args.out)
     return 0
+
+
+def _print_report(report: dict, out: str | None) -> None:
+    """Print a command's JSON report, and write it atomically to ``out`` when given."""
+    import json
+
+    from .io import write_text_atomic
+
+    text = json.dumps(report, indent=1)
+    if out:
+        write_text_atomic(out, text + "\n")
+    print(text)
 
 
 def _add_evaluate(sub) -> None:
@@ -958,12 +960,10 @@ def _add_transfer(sub) -> None:
 
 
 def _cmd_evaluate_real(args: argparse.Namespace) -> int:
-    import json
 
     from . import shipped
     from .data.cache import load_cache
     from .evaluate import fidelity, r_precision
-    from .io import write_text_atomic
 
     source = _generator_source(args)
     G, _, _ = shipped.load_any(source, args.device, ema=not args.no_ema)
@@ -990,10 +990,7 @@ def _cmd_evaluate_real(args: argparse.Namespace) -> int:
                 )
     except ImportError as e:  # torchmetrics / torch-fidelity missing: one line, exit 2
         raise ValueError(str(e)) from None
-    text = json.dumps(report, indent=1)
-    if args.out:
-        write_text_atomic(args.out, text + "\n")
-    print(text)
+    _print_report(report, args.out)
     return 0
 
 

@@ -247,6 +247,20 @@ def _summary(hits: torch.Tensor, splits: int, candidates: int) -> dict:
     }
 
 
+def _report(hits, splits, candidates, seed, similarity, features, device, start) -> dict:
+    """What both R-precision functions return: the summary of ``hits``, the settings, the
+    hardware and the seconds since ``start``."""
+    return {
+        **_summary(hits, splits, candidates),
+        "seed": seed,
+        "similarity": similarity,
+        "feature": type(features).__name__,
+        "device": str(device),
+        "hardware": hardware(device),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
 def _check(embeddings, labels, candidates: int, splits: int, similarity: str) -> None:
     if not isinstance(candidates, int) or candidates < 2:
         raise ValueError(f"candidates must be an integer of at least 2, got {candidates!r}")
@@ -310,15 +324,7 @@ def generator_r_precision(
         device=device,
         similarity=similarity,
     )
-    return {
-        **_summary(hits, splits, candidates),
-        "seed": seed,
-        "similarity": similarity,
-        "feature": type(features).__name__,
-        "device": str(device),
-        "hardware": hardware(device),
-        "seconds": round(time.perf_counter() - start, 1),
-    }
+    return _report(hits, splits, candidates, seed, similarity, features, device, start)
 
 
 @torch.no_grad()
@@ -378,12 +384,4 @@ def real_r_precision(
         device=device,
         similarity=similarity,
     )
-    return {
-        **_summary(hits, splits, candidates),
-        "seed": seed,
-        "similarity": similarity,
-        "feature": type(features).__name__,
-        "device": str(device),
-        "hardware": hardware(device),
-        "seconds": round(time.perf_counter() - start, 1),
-    }
+    return _report(hits, splits, candidates, seed, similarity, features, device, start)

@@ -215,13 +215,10 @@ def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
             module.num_features, module.eps, module.momentum, module.affine,
             module.track_running_stats,
         )  # fmt: skip
-        new.load_state_dict(module.state_dict())
+        state = module.state_dict()
+        new.load_state_dict(state)
         new.train(module.training)
-        return new.to(
-            next(iter(module.state_dict().values())).device
-            if module.state_dict()
-            else torch.device("cpu")
-        )
+        return new.to(next(iter(state.values()), torch.empty(0)).device)
     for name, child in module.named_children():
         setattr(module, name, convert_sync_batchnorm(child))
     return module

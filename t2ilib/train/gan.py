@@ -456,9 +456,11 @@ class GANTrainer:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
-    def _rows(self, *parts: int) -> torch.Tensor:
+    def _rows(self, *parts: int) -> torch.Tensor | slice:
         """This process's row indices of a global batch made of ``parts`` (each split
-        evenly over the ranks): arange(sum(parts)) in one process."""
+        evenly over the ranks); in one process every row (``slice(None)``: no gather)."""
+        if not self.ctx.distributed:
+            return slice(None)
         rows, start = [], 0
         for n in parts:
             s = distributed.shard(n, self.ctx)
@@ -466,7 +468,7 @@ class GANTrainer:
             start += n
         return torch.cat(rows)
 
-    def _pixels(self, index: torch.Tensor, draws: dict, mine: torch.Tensor) -> torch.Tensor:
+    def _pixels(self, index: torch.Tensor, draws: dict, mine) -> torch.Tensor:
         """The augmented images ``index[mine]`` with their draws: (b, 3, S, S) on the device."""
         idx = index[mine]
         draws = {k: None if v is None else self._to_device(v[mine]) for k, v in draws.items()}
@@ -476,7 +478,7 @@ class GANTrainer:
             raw = self._to_device(self.images[idx])
         return self._to_device(apply_augment(raw, self.model_config.image_size, draws))
 
-    def _text(self, index: torch.Tensor, pick: torch.Tensor, mine: torch.Tensor) -> torch.Tensor:
+    def _text(self, index: torch.Tensor, pick: torch.Tensor, mine) -> torch.Tensor:
         """The averaged caption embeddings of ``index[mine]``: (b, D) on the device."""
         idx = index[mine]
         if self.data_on_device:
@@ -567,9 +569,7 @@ class GANTrainer:
         """z ~ N(0, I) for a global batch made of ``parts`` rows, drawn from the loop's
         generator: this process's rows of it, (sum(parts) / world_size, nz)."""
         z = torch.randn(sum(parts), self.model_config.nz, generator=self.rng)
-        if self.ctx.distributed:
-            z = z[self._rows(*parts)]
-        return self._to_device(z)
+        return self._to_device(z[self._rows(*parts)])
 
     # -- the loop ----------------------------------------------------------------------
 
