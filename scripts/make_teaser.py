@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     images = shipped.sample(args.variant, CAPTIONS, n=args.n, seed=args.seed, device="cpu")
-    fig = viz.show_rows(images, CAPTIONS, size=0.8, fontsize=11)
+    fig = viz.show_rows(images, CAPTIONS, size=0.8, fontsize=13)  # labels above the rows
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(args.out) as f:
         fig.savefig(f, format="png", dpi=150, bbox_inches="tight")

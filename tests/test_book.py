@@ -95,6 +95,29 @@ def test_chapter_frame(path):
     assert not [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_picture_is_a_numbered_captioned_figure(path):
+    """A cell that draws a picture draws one, as a numbered figure with a caption
+    (myst-nb's ``mystnb.figure`` metadata): the book can then cite it as "Figure 5.3" and
+    a reader of any page can tell what it shows without its code."""
+    nb = json.loads(path.read_text())
+    chapter = path.name[:2]
+    names = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        pictures = [o for o in cell["outputs"] if "image/png" in o.get("data", {})]
+        if not pictures:
+            continue
+        figure = cell["metadata"].get("mystnb", {}).get("figure", {})
+        where = f"{path.name} cell {i}"
+        assert len(pictures) == 1, f"{where}: {len(pictures)} pictures; split the cell"
+        assert figure.get("caption", "").strip(), f"{where}: a picture without a caption"
+        assert figure.get("name", "").startswith(f"fig-ch{chapter}-"), f"{where}: {figure}"
+        names.append(figure["name"])
+    assert len(names) == len(set(names)), f"{path.name}: figure names repeat: {names}"
+
+
 def test_every_chapter_is_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     for path in NOTEBOOKS:
