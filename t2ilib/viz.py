@@ -69,7 +69,8 @@ def show_images(
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    extra = 0.35 * (max((len(textwrap.wrap(t, wrap)) for t in titles), default=0) if titles else 0)
+    lines = max((len(textwrap.wrap(t, wrap)) for t in titles), default=0) if titles else 0
+    extra = (1.4 * fontsize / 72 * lines + 0.1) if lines else 0  # inches of title per row
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(ncols * size, nrows * (size + extra)), squeeze=False
     )

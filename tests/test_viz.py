@@ -83,3 +83,21 @@ def test_labels_above_stay_legible_on_a_phone():
     assert viz.displayed_text_px(titled, 7, column_px=358) < 4
     assert viz.displayed_text_px(above, 12, column_px=2000) == 12 * 100 / 72  # never up
     plt.close("all")
+
+
+def test_plot_retrieval_draws_each_captions_hits_in_its_row():
+    import matplotlib.pyplot as plt
+
+    from t2ilib.evaluate.retrieval import plot_retrieval
+
+    images = torch.arange(5, dtype=torch.uint8).view(5, 1, 1, 1).expand(5, 3, 4, 4) * 50
+    hits = torch.tensor([[4, 0, 2], [1, 1, 3]])  # (Q, k): best first
+    fig = plot_retrieval(["a red star", "a blue circle"], images, hits)
+    assert [t.get_text() for t in fig.texts if t.get_gid() == "label"] == [
+        "a red star",
+        "a blue circle",
+    ]
+    for ax, row in zip(fig.axes, hits, strict=True):
+        drawn = ax.images[0].get_array()
+        assert [int(drawn[3, 2 + 6 * j, 0]) for j in range(3)] == [50 * int(i) for i in row]
+    plt.close(fig)

@@ -153,22 +153,11 @@ def pca_2d(x: torch.Tensor) -> torch.Tensor:
 
 
 def plot_retrieval(captions: Sequence[str], images: torch.Tensor, indices: torch.Tensor):
-    """One row per caption: the caption, then its retrieved images (uint8 (N, 3, S, S))."""
-    import matplotlib.pyplot as plt
+    """One row per caption: the caption above its retrieved images, best first
+    (``images`` uint8 (N, 3, S, S), ``indices`` (Q, k)); ``t2ilib.viz.show_rows``."""
+    from ..viz import show_rows
 
-    q, k = indices.shape
-    fig, axes = plt.subplots(q, k, figsize=(1.2 * k + 2.5, 1.3 * q), squeeze=False)
-    for r in range(q):
-        for c in range(k):
-            ax = axes[r, c]
-            ax.imshow(images[indices[r, c]].permute(1, 2, 0).cpu().numpy())
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[r, 0].set_ylabel(
-            captions[r], rotation=0, ha="right", va="center", fontsize=9, wrap=True
-        )
-    fig.tight_layout()
-    return fig
+    return show_rows(images[indices.flatten().cpu()], list(captions))  # (Q * k, 3, S, S)
 
 
 def plot_projection(
