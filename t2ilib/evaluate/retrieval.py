@@ -184,5 +184,5 @@ def plot_projection(
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.legend(fontsize=7, markerscale=2, loc="best", frameon=False)
+    ax.legend(fontsize=9, markerscale=2, loc="best", frameon=False)
     return ax
