@@ -118,6 +118,16 @@ def test_every_picture_is_a_numbered_captioned_figure(path):
     assert len(names) == len(set(names)), f"{path.name}: figure names repeat: {names}"
 
 
+def test_the_intro_maps_every_chapter():
+    """The intro's chapter map has one numbered entry per chapter, in order (it said
+    "still to be written" of chapters that had been written for weeks)."""
+    intro = (ROOT / "book" / "intro.md").read_text()
+    section = intro.split("## What you will build", 1)[1].split("\n## ", 1)[0]
+    numbers = [int(n) for n in re.findall(r"^(\d+)\. \*\*", section, flags=re.M)]
+    chapters = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers == chapters, f"the intro maps chapters {numbers}; the book has {chapters}"
+
+
 def test_every_chapter_is_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     for path in NOTEBOOKS:
