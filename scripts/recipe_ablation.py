@@ -65,6 +65,8 @@ SETTINGS: dict[str, tuple[str, dict, dict]] = {
     ),
     "stable-pre": ("stable", {}, {"d_pretrain_steps": 400}),
     "stable-anneal": ("stable", {}, {"lr_anneal": 0.5}),  # chapter 4's run
+    # chapter 4's run with conditional BatchNorm in G: does it compose held-out classes?
+    "stable-anneal-cbn": ("stable", {"g_cond_bn": True}, {"lr_anneal": 0.5}),
 }
 
 
