@@ -116,6 +116,8 @@ def show_rows(
     down less: 12-point labels stay about 10 px high in a 390 px wide page with eight
     columns. ``"left"`` puts the labels in a column left of the grid, which is more
     compact on a wide screen but makes the figure wider, so a phone shrinks its text.
+    ``size`` is the width of one image in inches and ``fontsize`` the labels' size in
+    points (defaults: 0.7 and 12 above, 0.9 and 10 left).
     """
     import matplotlib.pyplot as plt
 
