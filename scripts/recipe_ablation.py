@@ -67,6 +67,8 @@ SETTINGS: dict[str, tuple[str, dict, dict]] = {
     "stable-anneal": ("stable", {}, {"lr_anneal": 0.5}),  # chapter 4's run
     # chapter 4's run with conditional BatchNorm in G: does it compose held-out classes?
     "stable-anneal-cbn": ("stable", {"g_cond_bn": True}, {"lr_anneal": 0.5}),
+    # chapter 4's run with D also shown GAN-INT's midpoint images as fakes (issue 10)
+    "stable-anneal-intd": ("stable", {}, {"lr_anneal": 0.5, "int_d": True}),
 }
 
 
@@ -104,6 +106,7 @@ def main() -> None:
     ap.add_argument("--cache", default="runs/ablation", help="folder for cached embeddings")
     ap.add_argument("--out", required=True, help="JSON lines, appended")
     ap.add_argument("--grids", default=None, help="folder for a sample grid per evaluation")
+    ap.add_argument("--save", default=None, help="folder for each setting's final checkpoint")
     args = ap.parse_args()
 
     names = args.settings.split(",")
@@ -188,6 +191,9 @@ def main() -> None:
                     ncols=trainer.config.grid_cols,
                     scale=3,
                 )
+        if args.save:  # the whole run (G, D, optimisers), e.g. for scripts/midpoint_probe.py
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            trainer.save(Path(args.save) / f"{name}.pt")
 
 
 if __name__ == "__main__":

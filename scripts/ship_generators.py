@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mismatch", default="text", help="GAN-CLS's wrong pair (text, image)")
     p.add_argument("--lr-anneal", type=float, default=0.5)
     p.add_argument("--int-loss", default=None, help="GAN-INT rows' G loss: same or bce")
+    p.add_argument("--int-d", action="store_true", help="GAN-INT: D sees the midpoint images")
     p.add_argument("--device", default=None)
     args = p.parse_args(argv)
     try:
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             lr_anneal=args.lr_anneal,
             mismatch=args.mismatch,
             int_loss=args.int_loss,
+            int_d=args.int_d,
         )
         runs.finish(trainer, folder, progress=False)
         run = json.loads((folder / runs.RUN_FILE).read_text())

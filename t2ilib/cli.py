@@ -196,6 +196,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         lr_anneal=args.lr_anneal,
         mismatch=args.mismatch,
         int_loss=args.int_loss,
+        int_d=args.int_d,
         amp=args.amp,
         amp_dtype=args.amp_dtype,
         channels_last=args.channels_last,
@@ -342,6 +343,13 @@ def _add_schedule_options(p, *, lr_anneal_default) -> None:
         help="GAN-INT: G's loss on the interpolated rows, 'same' as the recipe's (the "
         "authors') or 'bce' (-log D, bounded; keeps the hinge recipe's G from running "
         "up D's score where D never trains) (default: same)",
+    )
+    p.add_argument(
+        "--int-d",
+        action="store_true",
+        help="GAN-INT: D also sees G's images of the interpolated text, as fakes (not the "
+        "paper's, where D never sees them; chapter 6: without it G draws an empty ground "
+        "at the midpoints and for held-out captions)",
     )
 
 
@@ -621,6 +629,7 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
         lr_anneal=args.lr_anneal,
         mismatch=args.mismatch,
         int_loss=args.int_loss,
+        int_d=args.int_d,
         width=args.width,
         device=args.device,
     )

@@ -172,3 +172,13 @@ def test_train_int_loss_reaches_the_run(run, tmp_path):
     assert main(args + TRAIN + ["--steps", "1", "--recipe", "stable", "--int-loss", "bce"]) == 0
     blob = torch.load(out / "checkpoint.pt", weights_only=True)
     assert blob["train_config"]["int_loss"] == "bce" and blob["train_config"]["loss"] == "hinge"
+
+
+def test_train_int_d_reaches_a_gan_int_run_and_is_ignored_without_midpoints(run, tmp_path):
+    root, _ = run
+    for variant, expected in (("gan-int", True), ("gan-cls", False)):
+        out = tmp_path / variant
+        args = ["train", "--variant", variant, "--encoder", str(root / "enc.pt")]
+        assert main(args + ["--out", str(out), *TRAIN, "--steps", "1", "--int-d"]) == 0
+        blob = torch.load(out / "checkpoint.pt", weights_only=True)
+        assert blob["train_config"]["int_d"] is expected

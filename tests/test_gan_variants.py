@@ -178,3 +178,29 @@ def test_gan_int_rows_take_their_own_loss(int_loss):
 def test_int_loss_errors_name_the_choices():
     with pytest.raises(ValueError, match="unknown int_loss 'l2'"):
         GANTrainConfig(interpolate=True, int_loss="l2")
+
+
+def test_int_d_shows_d_the_interpolated_fakes_and_counts_them_as_fake():
+    """``int_d``: D's step scores G's images of the B/2 midpoints too, with their midpoint
+    text, and its loss treats them as fakes like the others (mean over B + B/2 rows)."""
+    t = GANTrainer(tiny_data(), TINY, tiny_config("gan-int", int_d=True), device="cpu")
+    batch = t.next_batch()
+    seen = []
+    hook = t.D.register_forward_hook(
+        lambda m, i, o: seen.append((i[1].clone(), o.detach().float()))
+    )
+    stats = t.step(batch)
+    hook.remove()
+    (h_real, s_real), (h_fake, s_fake), (h_int, s_int), (h_g, _) = seen
+    h = batch["h"]
+    torch.testing.assert_close(h_int, 0.5 * h[:4] + 0.5 * h[4:])  # the midpoints
+    assert len(h_g) == 12  # G's step is as without int_d
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    fakes = torch.cat([s_fake, s_int])  # (12,)
+    expected = bce(s_real, torch.ones_like(s_real)) + bce(fakes, torch.zeros_like(fakes))
+    assert stats["d_loss"] == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_int_d_needs_interpolation():
+    with pytest.raises(ValueError, match="int_d .* needs interpolate=True"):
+        GANTrainConfig(int_d=True)

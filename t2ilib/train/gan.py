@@ -142,6 +142,9 @@ class GANTrainConfig(DictConfig):
     int_loss: str = "same"  # G's loss on the interpolated rows: "same" as ``loss`` (the
     #                        authors'), or "bce" (-log D, bounded below by 0) under the
     #                        hinge game, whose -D has no floor where D never trains
+    int_d: bool = False  # GAN-INT: D also sees G's images of interpolated text, as fakes
+    #                     (not the paper's: there D never sees them; chapter 6 measures
+    #                     why G draws an empty ground at midpoints D is never trained on)
     flip: bool = True  # random horizontal flips, p = 0.5
     seed: int = 0  # seeds the networks' init and every random draw of the loop
     grid_rows: int = 8  # fixed progress grid: rows of distinct captions ...
@@ -169,6 +172,8 @@ class GANTrainConfig(DictConfig):
                 "cls and interpolate need conditional=True (they change how text is used); "
                 "the unconditional DCGAN is GANTrainConfig.for_variant('dcgan')"
             )
+        if self.int_d and not self.interpolate:
+            raise ValueError("int_d (D sees interpolated fakes) needs interpolate=True")
         if self.mismatch not in MISMATCH:
             raise ValueError(f"unknown mismatch {self.mismatch!r}; valid: {MISMATCH}")
         if self.loss not in losses.LOSSES:
@@ -624,6 +629,12 @@ class GANTrainer:
                 s_real = self.d_fn(x, h)  # (B,) logits
                 s_wrong = self.d_fn(batch["x_wrong"], h) if c.cls else None  # (B,)
             s_fake = self.d_fn(fake, h)  # (B,)
+            if c.interpolate and c.int_d:
+                # [int_d: G's images of h_int join the fakes, (B + B/2,) logits in all]
+                h_int = losses.interpolate_embeddings(h, c.int_beta)  # (B/2, D)
+                with torch.no_grad():
+                    fake_int = self.g_fn(self.noise(self.batch_size // 2), h_int)
+                s_fake = torch.cat([s_fake, self.d_fn(fake_int, h_int)])
             d_loss = losses.d_loss(c.loss, s_real, s_fake, s_wrong, c.cls_weight)
         if c.r1_gamma > 0:
             d_loss = d_loss + 0.5 * c.r1_gamma * losses.r1_penalty(s_real.float(), x)

@@ -103,6 +103,7 @@ def prepare(
     lr_anneal: float | None = None,
     mismatch: str | None = None,
     int_loss: str | None = None,
+    int_d: bool = False,
     overrides: dict | None = None,
     embeddings_cache: str | os.PathLike | None = None,
     amp: bool = False,
@@ -187,6 +188,8 @@ def prepare(
         config = replace(config, mismatch=mismatch)
     if int_loss is not None and config.interpolate:  # only GAN-INT has interpolated rows
         config = replace(config, int_loss=int_loss)
+    if int_d and config.interpolate:  # D also sees G's midpoint images, as fakes
+        config = replace(config, int_d=True)
     if overrides:
         config = replace(config, **overrides)
     trainer = GANTrainer(data, model_config, config, encoder=text_encoder, device=device, **options)
