@@ -15,6 +15,8 @@ For each generator (shipped name, shipped file or training checkpoint):
   two random seen captions.
   ``faint``: the same with ``FAINT_CONTRAST``, below the contrast of 99.9% of real images
   (an object much fainter than real ones are; blank images are faint too).
+* ``all_right``: the judge's "all three right" for those seen and held-out captions, over
+  all images and over the images that are not faint.
 * ``midpoints``: at those midpoints, how often the judge reads one of the two captions'
   classes (shape and colour), and the class it reads most (a blank image is read as
   whatever the judge's features lean to: an orange star, for the current judge).
@@ -99,15 +101,23 @@ def midpoint_pairs(n: int, seed: int):
 def drawings(G, encoder, judge, n: int, seed: int = 0) -> dict:
     """Blank shares for seen, held-out and midpoint text; what the judge reads at midpoints."""
     per_class = -(-n // len(shapes.split_classes("trainval")))
-    out = {"blank": {}, "faint": {}}
+    out = {"blank": {}, "faint": {}, "all_right": {}}
     g = torch.Generator().manual_seed(seed)
     for split, name in (("trainval", "seen"), ("test", "heldout")):
-        captions, _ = judging.content_captions(shapes.split_classes(split), per_class, seed)
+        captions, targets = judging.content_captions(shapes.split_classes(split), per_class, seed)
         h = encoder.embed(captions).cpu()  # (N, D)
         images = generate(G, torch.randn(len(h), G.config.nz, generator=g), h)
         c = contrast(images)
         out["blank"][name] = float((c < BLANK_CONTRAST).float().mean())
         out["faint"][name] = float((c < FAINT_CONTRAST).float().mean())
+        pred = judging.predict(judge, images)
+        right = torch.stack([pred[k] == targets[k] for k in ("shape", "colour", "size")])
+        right = right.all(0)  # (N,) all three attributes as asked
+        clear = c >= FAINT_CONTRAST
+        out["all_right"][name] = {
+            "all": float(right.float().mean()),
+            "not_faint": float(right[clear].float().mean()) if clear.any() else None,
+        }
     captions, a, b, labels = midpoint_pairs(n, seed + 1)
     h = encoder.embed(captions).cpu()  # (M, D)
     h_int = 0.5 * (h[a] + h[b])  # (n, D): GAN-INT's midpoints, beta = 0.5
