@@ -99,7 +99,8 @@ def midpoint_pairs(n: int, seed: int):
 
 @torch.no_grad()
 def drawings(G, encoder, judge, n: int, seed: int = 0) -> dict:
-    """Blank shares for seen, held-out and midpoint text; what the judge reads at midpoints."""
+    """Blank and faint shares and the judge's all-three accuracy for seen and held-out
+    captions; blank and faint shares and what the judge reads at midpoints."""
     per_class = -(-n // len(shapes.split_classes("trainval")))
     out = {"blank": {}, "faint": {}, "all_right": {}}
     g = torch.Generator().manual_seed(seed)
