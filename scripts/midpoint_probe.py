@@ -186,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     judge, _ = judging.load_judge(image_size=P.gan_image_size)
     real = real_contrast(image_size=P.gan_image_size)
     for source in args.generators:
-        file = source if Path(source).is_file() else shipped.path(source)
-        G, encoder, blob = shipped.load_any(file, "cpu")
+        G, encoder, blob = shipped.load_any(shipped.resolve(source), "cpu")
         G.eval()
         label = blob.get("label", {})  # a shipped file's: how it was trained
         row = {

@@ -103,6 +103,15 @@ def path(name: str, where: str | os.PathLike | None = None) -> Path:
     return files[name]
 
 
+def resolve(source: str | os.PathLike) -> Path:
+    """The file ``source`` names: an existing file as it is (a shipped file or a training
+    checkpoint, for :func:`load_any`), otherwise the shipped generator called ``source``
+    (:func:`path`, whose error lists what is shipped)."""
+    if Path(source).is_file():
+        return Path(source)
+    return path(str(source))
+
+
 def _half(state: dict) -> dict:
     """A state dict with its floating-point tensors stored as float16."""
     return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}

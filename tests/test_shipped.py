@@ -97,3 +97,14 @@ def test_shipped_weights_fit_and_load():
         assert label["variant"] == name and label["steps"] > 0 and "metrics" in label
         images = shipped.sample(name, ["a large blue star"], n=2, device="cpu")
         assert images.shape[0] == 2 and images.abs().max() <= 1
+
+
+def test_resolve_takes_a_file_or_a_shipped_name(tmp_path):
+    """Scripts accept either: an existing file as it is, else a shipped generator's name."""
+    file = tmp_path / "checkpoint.pt"
+    file.write_bytes(b"")
+    assert shipped.resolve(file) == file and shipped.resolve(str(file)) == file
+    for name in shipped.names():
+        assert shipped.resolve(name) == shipped.path(name)
+    with pytest.raises(ValueError, match="no shipped generator called 'runs/missing.pt'"):
+        shipped.resolve("runs/missing.pt")
