@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr-anneal", type=float, default=0.5)
     p.add_argument("--int-loss", default=None, help="GAN-INT rows' G loss: same or bce")
     p.add_argument("--int-d", action="store_true", help="GAN-INT: D sees the midpoint images")
+    p.add_argument(
+        "--mode-seeking",
+        type=float,
+        default=None,
+        help="weight of G's mode-seeking term (default: the recipe's)",
+    )
     p.add_argument("--device", default=None)
     args = p.parse_args(argv)
     try:
@@ -98,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             mismatch=args.mismatch,
             int_loss=args.int_loss,
             int_d=args.int_d,
+            overrides=None if args.mode_seeking is None else {"mode_seeking": args.mode_seeking},
         )
         runs.finish(trainer, folder, progress=False)
         run = json.loads((folder / runs.RUN_FILE).read_text())

@@ -34,7 +34,7 @@ from .data.shapes import IMAGE_SIZES as SHAPES_IMAGE_SIZES
 from .data.shapes import LAYOUTS as SHAPES_LAYOUTS
 from .losses import LOSSES as GAN_LOSSES
 from .models import char_cnn_rnn, dcgan
-from .train.encoder import OPTIMIZERS, SHAPES_CLASSES
+from .train.encoder import OPTIMIZERS, PRETRAIN_TARGETS, SHAPES_CLASSES
 from .train.gan import MISMATCH as GAN_MISMATCH
 from .train.gan import VARIANTS as GAN_VARIANTS
 from .train.recipes import RECIPES
@@ -742,6 +742,7 @@ def _cmd_train_encoder(args: argparse.Namespace) -> int:
         "optimizer": args.optimizer,
         "lr": args.lr,
         "pretrain_flips": args.pretrain_flips,
+        "pretrain_on": args.pretrain_on,
     }
     settings = {k: v for k, v in given.items() if v is not None}
     settings.update(
@@ -822,6 +823,13 @@ def _add_train_encoder(sub) -> None:
         choices=SHAPES_CLASSES,
         help="Shapes: what DS-SJE counts as a class (default shape-colour, chapter 2's; "
         "shape-colour-size splits each by size)",
+    )
+    p.add_argument(
+        "--pretrain-on",
+        default=None,
+        choices=PRETRAIN_TARGETS,
+        help="Shapes: the image CNN's pre-training targets (default classes, chapter 2's; "
+        "attributes: shape, colour and size, each its own softmax)",
     )
     p.add_argument(
         "--optimizer",

@@ -261,3 +261,43 @@ def test_shapes_classes_split_by_size():
 
     with pytest.raises(ValueError, match="needs the dataset's attributes"):
         shapes_encoder_data(NoAttributes(), classes="shape-colour-size")
+
+
+def test_pretraining_on_attributes():
+    ds = Shapes(96, split="trainval", image_size=32, seed=0)
+    data = shapes_encoder_data(ds)
+    for k, name in enumerate(("shape", "colour", "size")):
+        assert torch.equal(data.attributes[:, k], torch.as_tensor(ds.attributes[name]))
+    # The targets change the image CNN (same seed, same batches); the default is classes
+    assert EncoderTrainConfig().pretrain_on == "classes"
+    a = train_encoder(data, None, _config(steps=0, image_pretrain_steps=3), progress=False)
+    b = train_encoder(
+        data,
+        None,
+        _config(steps=0, image_pretrain_steps=3, pretrain_on="attributes"),
+        progress=False,
+    )
+    assert not _same_state(a.image_encoder, b.image_encoder)
+    assert 0.0 <= b.history["pretrain_accuracy"] <= 1.0
+    # Bad input: a clear error, before any training
+    with pytest.raises(ValueError, match="valid values are \\('classes', 'attributes'\\)"):
+        EncoderTrainConfig(pretrain_on="labels")
+    bare = EncoderData(data.images, data.captions, data.labels)
+    with pytest.raises(ValueError, match="needs EncoderData.attributes"):
+        train_encoder(bare, None, _config(pretrain_on="attributes"), progress=False)
+    with pytest.raises(ValueError, match="attributes must be \\(N, K\\)"):
+        EncoderData(data.images, data.captions, data.labels, attributes=data.attributes[:5])
+
+
+def test_resuming_a_checkpoint_older_than_a_config_field(shapes_data, tmp_path):
+    # A checkpoint written before pretrain_on existed resumes with the field's default
+    from t2ilib.io import load_bundle, save_bundle
+    from t2ilib.train import encoder as enc
+
+    train_encoder(shapes_data, tmp_path, _config(steps=2), progress=False)
+    path = tmp_path / enc.CHECKPOINT
+    state = load_bundle(path, enc.CHECKPOINT_FORMAT)
+    del state["config"]["pretrain_on"]
+    save_bundle(path, enc.CHECKPOINT_FORMAT, state)
+    run = train_encoder(shapes_data, tmp_path, _config(steps=4), resume=True, progress=False)
+    assert run.step == 4
