@@ -278,7 +278,21 @@ def test_pretraining_on_attributes():
         progress=False,
     )
     assert not _same_state(a.image_encoder, b.image_encoder)
-    assert 0.0 <= b.history["pretrain_accuracy"] <= 1.0
+    # The three heads learn: all three attributes read right far above chance (1 in 144)
+    learnt = train_encoder(
+        data,
+        None,
+        EncoderTrainConfig(
+            steps=0,
+            batch_classes=16,
+            image_pretrain_steps=60,
+            lr=1e-3,
+            optimizer="adam",
+            pretrain_on="attributes",
+        ),
+        progress=False,
+    )
+    assert learnt.history["pretrain_accuracy"] > 0.5
     # Bad input: a clear error, before any training
     with pytest.raises(ValueError, match="valid values are \\('classes', 'attributes'\\)"):
         EncoderTrainConfig(pretrain_on="labels")
