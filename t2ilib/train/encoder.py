@@ -16,6 +16,8 @@ constant, so each side receives little signal from the other (measured: under 40
 accuracy after 1500 steps). We therefore mirror the paper's two stages in miniature:
 ``image_pretrain_steps`` steps of cross-entropy on the *training* classes' labels (a
 linear head, thrown away afterwards; the held-out classes are never seen), then DS-SJE.
+With ``pretrain_on="attributes"`` the labels are each image's shape, colour and size, one
+head each (:func:`pretrain_image_encoder`).
 With ``freeze_image_encoder`` (the paper's setting, and :func:`shapes_recipe`'s) the CNN
 is fixed from then on and its features are computed once, so a DS-SJE step costs only
 the text encoder; without it the CNN keeps training jointly with the text encoder.
@@ -154,26 +156,25 @@ def shapes_encoder_data(dataset, classes: str = "shape-colour") -> EncoderData:
     if classes not in SHAPES_CLASSES:
         raise ValueError(f"unknown classes {classes!r}; valid: {SHAPES_CLASSES}")
     labels = torch.as_tensor(dataset.labels).long()
+    attributes = getattr(dataset, "attributes", None) or {}
     if classes == "shape-colour-size":
         from ..data.shapes import SIZES
 
-        attributes = getattr(dataset, "attributes", None)
-        if not attributes or "size" not in attributes:
+        if "size" not in attributes:
             raise ValueError(
                 "classes='shape-colour-size' needs the dataset's attributes['size'] "
                 "(a t2ilib.data.shapes.Shapes has them)"
             )
         labels = labels * len(SIZES) + torch.as_tensor(attributes["size"]).long()
-    attributes = getattr(dataset, "attributes", None) or {}
-    named = [k for k in SHAPES_ATTRIBUTES if k in attributes]
+    has_all = all(k in attributes for k in SHAPES_ATTRIBUTES)
     return EncoderData(
         images=dataset.images,
         captions=encode_caption_lists(dataset.captions),
         labels=labels,
         name=getattr(dataset, "split", "shapes") + ("" if classes == "shape-colour" else "+size"),
-        attributes=(
-            torch.stack([torch.as_tensor(attributes[k]).long() for k in named], 1)
-            if len(named) == len(SHAPES_ATTRIBUTES)
+        attributes=(  # (N, 3): shape, colour, size
+            torch.stack([torch.as_tensor(attributes[k]).long() for k in SHAPES_ATTRIBUTES], 1)
+            if has_all
             else None
         ),
     )
@@ -268,7 +269,7 @@ class EncoderTrainConfig:
     rmsprop_alpha: float = 0.99  # RMSprop's squared-gradient averaging (Torch optim default)
     rmsprop_eps: float = 1e-8  # RMSprop's epsilon (Torch optim default)
     margin: float = 1.0  # DS-SJE hinge margin
-    image_pretrain_steps: int = 0  # pixels only: class-label pre-training of the image CNN
+    image_pretrain_steps: int = 0  # pixels only: label pre-training of the image CNN
     pretrain_flips: bool = False  # pre-training: random horizontal and vertical flips
     pretrain_on: str = "classes"  # pre-training targets: "classes" or "attributes" (Shapes)
     freeze_image_encoder: bool = False  # keep the image side fixed during DS-SJE (the paper)
