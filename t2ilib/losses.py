@@ -198,16 +198,43 @@ def g_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown loss {kind!r}; valid losses are {LOSSES}")
 
 
-def interpolate_embeddings(h: torch.Tensor, beta: float = 0.5) -> torch.Tensor:
+def interpolate_embeddings(
+    h: torch.Tensor,
+    beta: float = 0.5,
+    *,
+    keep_norm: bool = False,
+    mean: torch.Tensor | None = None,
+    std: torch.Tensor | None = None,
+) -> torch.Tensor:
     """GAN-INT's extra text: beta * h[i] + (1 - beta) * h[i + B/2] for i < B/2.
 
     Reed et al. section 4.3 with beta = 0.5; the authors' code pairs row i with row
     i + 32 of a batch of 64. Returns (B // 2, dim). No real image exists for these
     embeddings, so only G's loss sees them; D is never trained on them.
+
+    ``keep_norm`` (not the paper's; ``GANTrainConfig.int_keep_norm``): the interpolation
+    is rescaled to the length of its ends in standardised coordinates u = (h - mean) / std
+    (the training set's per-dimension statistics, those of G's
+    :class:`~t2ilib.models.dcgan.TextNorm`; mean 0 and std 1 when omitted):
+    |u_int| = beta |u1| + (1 - beta) |u2|, its direction unchanged. Two captions of
+    different classes differ from the mean caption in nearly orthogonal directions, so
+    their plain midpoint lies about 1 / sqrt(2) as far from the mean as they do (the raw
+    length hides it: the direction every caption shares keeps 96% of it). G trained on
+    such midpoints learns "short text, faint object", and held-out captions, shorter
+    too, inherit it (chapter 6 measures both).
     """
     k = h.shape[0] // 2
     # h_int = beta * t1 + (1 - beta) * t2
-    return beta * h[:k] + (1.0 - beta) * h[k : 2 * k]
+    h_int = beta * h[:k] + (1.0 - beta) * h[k : 2 * k]  # (B/2, D)
+    if not keep_norm:
+        return h_int
+    mean = torch.zeros_like(h[0]) if mean is None else mean  # (D,)
+    std = torch.ones_like(h[0]) if std is None else std  # (D,)
+    u1, u2, u_int = (h[:k] - mean) / std, (h[k : 2 * k] - mean) / std, (h_int - mean) / std
+    # |u_int| <- beta |u1| + (1 - beta) |u2|
+    length = beta * u1.norm(dim=1, keepdim=True) + (1.0 - beta) * u2.norm(dim=1, keepdim=True)
+    u_int = u_int * length / u_int.norm(dim=1, keepdim=True).clamp(min=1e-8)  # (B/2, D)
+    return u_int * std + mean
 
 
 # --- DS-SJE (Reed et al. 2016b) ---

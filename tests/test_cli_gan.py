@@ -182,3 +182,13 @@ def test_train_int_d_reaches_a_gan_int_run_and_is_ignored_without_midpoints(run,
         assert main(args + ["--out", str(out), *TRAIN, "--steps", "1", "--int-d"]) == 0
         blob = torch.load(out / "checkpoint.pt", weights_only=True)
         assert blob["train_config"]["int_d"] is expected
+
+
+def test_train_int_keep_norm_reaches_a_gan_int_run_and_is_ignored_without_midpoints(run, tmp_path):
+    root, _ = run
+    for variant, expected in (("gan-int", True), ("gan-cls", False)):
+        out = tmp_path / variant
+        args = ["train", "--variant", variant, "--encoder", str(root / "enc.pt")]
+        assert main(args + ["--out", str(out), *TRAIN, "--steps", "1", "--int-keep-norm"]) == 0
+        blob = torch.load(out / "checkpoint.pt", weights_only=True)
+        assert blob["train_config"]["int_keep_norm"] is expected

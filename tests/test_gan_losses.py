@@ -43,3 +43,23 @@ def test_interpolate_embeddings_pairs_halves():
     h = torch.arange(8.0).view(4, 2)
     out = losses.interpolate_embeddings(h, 0.5)
     assert torch.equal(out, 0.5 * (h[:2] + h[2:]))
+
+
+def test_interpolate_keep_norm_keeps_the_ends_length_in_g_coordinates():
+    """``keep_norm``: standardised as G reads it, each midpoint has the mean length of its
+    ends and the plain midpoint's direction; without ``keep_norm`` nothing changes."""
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(6, 5, generator=g)  # (B, D)
+    mean, std = torch.randn(5, generator=g), torch.rand(5, generator=g) + 0.5  # (D,)
+    u = lambda x: (x - mean) / std  # noqa: E731
+    plain = losses.interpolate_embeddings(h, 0.3)
+    kept = losses.interpolate_embeddings(h, 0.3, keep_norm=True, mean=mean, std=std)
+    torch.testing.assert_close(plain, 0.3 * h[:3] + 0.7 * h[3:])
+    length = 0.3 * u(h[:3]).norm(dim=1) + 0.7 * u(h[3:]).norm(dim=1)  # (B/2,)
+    torch.testing.assert_close(u(kept).norm(dim=1), length)
+    assert u(plain).norm(dim=1).lt(length).all()  # the plain midpoint is shorter
+    cosine = torch.nn.functional.cosine_similarity(u(kept), u(plain))
+    torch.testing.assert_close(cosine, torch.ones(3))
+    # without statistics, lengths are kept in the embedding's own coordinates
+    raw = losses.interpolate_embeddings(h, 0.5, keep_norm=True)
+    torch.testing.assert_close(raw.norm(dim=1), 0.5 * (h[:3].norm(dim=1) + h[3:].norm(dim=1)))

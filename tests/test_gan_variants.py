@@ -204,3 +204,35 @@ def test_int_d_shows_d_the_interpolated_fakes_and_counts_them_as_fake():
 def test_int_d_needs_interpolation():
     with pytest.raises(ValueError, match="int_d .* needs interpolate=True"):
         GANTrainConfig(int_d=True)
+
+
+@pytest.mark.parametrize("recipe", ["stable", "paper"])
+def test_int_keep_norm_gives_g_midpoints_as_long_as_their_ends(recipe):
+    """``int_keep_norm``: G's step reads midpoints whose length, standardised with the
+    training embeddings' statistics (G's TextNorm under ``stable``; the same statistics
+    for the paper's G, which reads h raw), is the mean of their ends'; plain GAN-INT's
+    are shorter."""
+    model, _ = recipes.apply(recipe, TINY, tiny_config("gan-int"))
+    data = tiny_data()
+    reference = dcgan.TextNorm(data.embeddings.shape[-1])
+    reference.set_statistics(data.embeddings)
+    lengths = {}
+    for keep in (False, True):
+        t = GANTrainer(data, model, tiny_config("gan-int", int_keep_norm=keep), device="cpu")
+        norms = [m for m in t.G.modules() if isinstance(m, dcgan.TextNorm)]
+        assert len(norms) == (recipe == "stable")
+        batch = t.next_batch()
+        seen = []
+        hook = t.G.register_forward_hook(lambda m, i, o, seen=seen: seen.append(i[1].clone()))
+        t.step(batch)
+        hook.remove()
+        u = reference(seen[-1])  # G step's text, standardised: (B + B/2, D)
+        ends = 0.5 * (u[:4].norm(dim=1) + u[4:8].norm(dim=1))  # (B/2,)
+        lengths[keep] = (u[8:].norm(dim=1), ends)
+    torch.testing.assert_close(*lengths[True])
+    assert lengths[False][0].lt(lengths[False][1]).all()
+
+
+def test_int_keep_norm_needs_interpolation():
+    with pytest.raises(ValueError, match="int_keep_norm .* needs interpolate=True"):
+        GANTrainConfig(int_keep_norm=True)

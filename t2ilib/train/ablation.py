@@ -91,6 +91,7 @@ def run_one(
         "recipe": trainer.config.recipe,
         "mismatch": trainer.config.mismatch if trainer.config.cls else None,
         "int_loss": trainer.config.int_loss if trainer.config.interpolate else None,
+        "int_keep_norm": trainer.config.int_keep_norm if trainer.config.interpolate else None,
         "steps": trainer.step_count,
         "train_seconds": round(trainer._seconds, 1),
         "judge": judge.config.key(),

@@ -82,7 +82,13 @@ from ..data.gan_data import (  # noqa: F401 - re-exported: chapters import them 
     shapes_root_params,
 )
 from ..device import default_device
-from ..models.dcgan import DCGANConfig, Discriminator, Generator, set_text_statistics
+from ..models.dcgan import (
+    DCGANConfig,
+    Discriminator,
+    Generator,
+    TextNorm,
+    set_text_statistics,
+)
 from ..sampling import generate
 from ..text_encoder import TextEncoder
 from . import checkpoint, distributed
@@ -142,6 +148,9 @@ class GANTrainConfig(DictConfig):
     int_loss: str = "same"  # G's loss on the interpolated rows: "same" as ``loss`` (the
     #                        authors'), or "bce" (-log D, bounded below by 0) under the
     #                        hinge game, whose -D has no floor where D never trains
+    int_keep_norm: bool = False  # GAN-INT: each midpoint keeps the length of its ends,
+    #                             standardised with the training set's statistics (not
+    #                             the paper's; losses.interpolate_embeddings, chapter 6)
     int_d: bool = False  # GAN-INT: D also sees G's images of interpolated text, as fakes
     #                     (not the paper's: there D never sees them; chapter 6 measures
     #                     why G draws an empty ground at midpoints D is never trained on)
@@ -174,6 +183,8 @@ class GANTrainConfig(DictConfig):
             )
         if self.int_d and not self.interpolate:
             raise ValueError("int_d (D sees interpolated fakes) needs interpolate=True")
+        if self.int_keep_norm and not self.interpolate:
+            raise ValueError("int_keep_norm (midpoints keep their length) needs interpolate=True")
         if self.mismatch not in MISMATCH:
             raise ValueError(f"unknown mismatch {self.mismatch!r}; valid: {MISMATCH}")
         if self.loss not in losses.LOSSES:
@@ -322,6 +333,18 @@ class GANTrainer:
         if model_config.text_norm and data.embeddings is not None:
             set_text_statistics(self.G, data.embeddings)  # (N, C, 1024) -> mean, std
             set_text_statistics(self.D, data.embeddings)
+        # GAN-INT's length-kept midpoints (int_keep_norm) measure length in the training
+        # embeddings' standardised coordinates: G's TextNorm statistics, computed here
+        # also for a G that reads h raw (the paper's recipe)
+        self.int_norm = None
+        if config.int_keep_norm:
+            if data.embeddings is None:
+                raise ValueError(
+                    "int_keep_norm needs the training captions' embeddings "
+                    "(GANData.embeddings) to measure the midpoints' length"
+                )
+            self.int_norm = TextNorm(data.embeddings.shape[-1]).to(self.device)
+            self.int_norm.set_statistics(data.embeddings)  # (N, C, 1024) -> mean, std
         # The EMA of G's weights (Yazici et al. 2019): never trained, only averaged.
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if config.ema_decay else None
         if config.channels_last:
@@ -570,6 +593,17 @@ class GANTrainer:
                 # (b, 1024): text of other classes, paired with x
         return batch
 
+    def interpolate(self, h: torch.Tensor) -> torch.Tensor:
+        """GAN-INT's B/2 midpoints of the batch's text h (B, D): (B/2, D). With
+        ``int_keep_norm`` each keeps the length of its ends, standardised with the
+        training set's statistics (those of G's TextNorm)."""
+        c = self.config
+        if self.int_norm is None:
+            return losses.interpolate_embeddings(h, c.int_beta)
+        return losses.interpolate_embeddings(
+            h, c.int_beta, keep_norm=True, mean=self.int_norm.mean, std=self.int_norm.std
+        )
+
     def noise(self, *parts: int) -> torch.Tensor:
         """z ~ N(0, I) for a global batch made of ``parts`` rows, drawn from the loop's
         generator: this process's rows of it, (sum(parts) / world_size, nz)."""
@@ -631,7 +665,7 @@ class GANTrainer:
             s_fake = self.d_fn(fake, h)  # (B,)
             if c.interpolate and c.int_d:
                 # [int_d: G's images of h_int join the fakes, (B + B/2,) logits in all]
-                h_int = losses.interpolate_embeddings(h, c.int_beta)  # (B/2, D)
+                h_int = self.interpolate(h)  # (B/2, D)
                 with torch.no_grad():
                     fake_int = self.g_fn(self.noise(self.batch_size // 2), h_int)
                 s_fake = torch.cat([s_fake, self.d_fn(fake_int, h_int)])
@@ -650,7 +684,7 @@ class GANTrainer:
         #     [GAN-INT: also on h_int = beta h1 + (1 - beta) h2, each with its own z]
         h_g = h
         if c.interpolate:
-            h_g = torch.cat([h, losses.interpolate_embeddings(h, c.int_beta)])  # (B + B/2, D)
+            h_g = torch.cat([h, self.interpolate(h)])  # (B + B/2, D)
             z = self.noise(self.batch_size, self.batch_size // 2)  # (B + B/2, nz)
         else:
             z = self.noise(self.batch_size)  # (B, nz)

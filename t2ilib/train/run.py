@@ -104,6 +104,7 @@ def prepare(
     mismatch: str | None = None,
     int_loss: str | None = None,
     int_d: bool = False,
+    int_keep_norm: bool = False,
     overrides: dict | None = None,
     embeddings_cache: str | os.PathLike | None = None,
     amp: bool = False,
@@ -190,6 +191,8 @@ def prepare(
         config = replace(config, int_loss=int_loss)
     if int_d and config.interpolate:  # D also sees G's midpoint images, as fakes
         config = replace(config, int_d=True)
+    if int_keep_norm and config.interpolate:  # midpoints keep their ends' length
+        config = replace(config, int_keep_norm=True)
     if overrides:
         config = replace(config, **overrides)
     trainer = GANTrainer(data, model_config, config, encoder=text_encoder, device=device, **options)
