@@ -7,16 +7,18 @@ will load it; store the judge's numbers and how the run was made in the file's l
 append the same as one row to ``--results``.
 
 The files in ``t2ilib/weights`` were made with an encoder whose DS-SJE classes include
-size (``train-encoder --classes shape-colour-size``, see chapter 6) and GAN-INT's bounded
-midpoint loss, the two commands run side by side with ``OMP_NUM_THREADS=1``::
+size (``--classes shape-colour-size``) and whose image CNN was pre-trained on the three
+attributes (``--pretrain-on attributes``), GAN-INT's bounded midpoint loss and its
+length-kept midpoints (``--int-keep-norm``), one run at a time (chapter 6)::
 
     T2I_PROFILE=cpu python -m t2ilib train-encoder --dataset shapes \\
-        --classes shape-colour-size --out runs/sizeclass/encoder
-    T2I_PROFILE=cpu python scripts/ship_generators.py --variants gan-int-cls --steps 4000 \\
-        --int-loss bce --encoder runs/sizeclass/encoder/text_encoder.pt --runs runs/ship2
+        --classes shape-colour-size --pretrain-on attributes --out runs/attrenc/encoder
     T2I_PROFILE=cpu python scripts/ship_generators.py --variants gan-cls,gan,gan-int \\
-        --steps 2500 --int-loss bce --encoder runs/sizeclass/encoder/text_encoder.pt \\
-        --runs runs/ship2
+        --steps 2500 --int-loss bce --int-keep-norm \\
+        --encoder runs/attrenc/encoder/text_encoder.pt --runs runs/ship5
+    T2I_PROFILE=cpu python scripts/ship_generators.py --variants gan-int-cls --steps 4000 \\
+        --int-loss bce --int-keep-norm --encoder runs/attrenc/encoder/text_encoder.pt \\
+        --runs runs/ship5
 
 (A GAN-INT-CLS trained for 8,000 steps with the hinge loss on the midpoints too collapsed
 at about step 3,500: see ``scripts/gan_int_probe.py`` and chapter 6.)
@@ -56,6 +58,16 @@ def label_file(file: Path, **fields) -> None:
     save_bundle(file, shipped.FORMAT, body, version=shipped.FORMAT_VERSION)
 
 
+def overrides(args: argparse.Namespace, variant: str) -> dict | None:
+    """The training fields the flags change from the recipe's, for ``variant``."""
+    changes = {}
+    if args.mode_seeking is not None:
+        changes["mode_seeking"] = args.mode_seeking
+    if args.int_keep_norm and VARIANTS[variant]["interpolate"]:
+        changes["int_keep_norm"] = True
+    return changes or None
+
+
 def main(argv: list[str] | None = None) -> int:
     P = profiles.current()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -75,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr-anneal", type=float, default=0.5)
     p.add_argument("--int-loss", default=None, help="GAN-INT rows' G loss: same or bce")
     p.add_argument("--int-d", action="store_true", help="GAN-INT: D sees the midpoint images")
+    p.add_argument(
+        "--int-keep-norm",
+        action="store_true",
+        help="GAN-INT: midpoints keep the length of their ends as G reads text",
+    )
     p.add_argument(
         "--mode-seeking",
         type=float,
@@ -104,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             mismatch=args.mismatch,
             int_loss=args.int_loss,
             int_d=args.int_d,
-            overrides=None if args.mode_seeking is None else {"mode_seeking": args.mode_seeking},
+            overrides=overrides(args, variant),
         )
         runs.finish(trainer, folder, progress=False)
         run = json.loads((folder / runs.RUN_FILE).read_text())

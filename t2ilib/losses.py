@@ -216,7 +216,7 @@ def interpolate_embeddings(
     is rescaled to the length of its ends in standardised coordinates u = (h - mean) / std
     (the training set's per-dimension statistics, those of G's
     :class:`~t2ilib.models.dcgan.TextNorm`; mean 0 and std 1 when omitted):
-    |u_int| = beta |u1| + (1 - beta) |u2|, its direction unchanged. Two captions of
+    ``|u_int| = beta |u1| + (1 - beta) |u2|``, its direction unchanged. Two captions of
     different classes differ from the mean caption in nearly orthogonal directions, so
     their plain midpoint lies about 1 / sqrt(2) as far from the mean as they do (the raw
     length hides it: the direction every caption shares keeps 96% of it). G trained on
