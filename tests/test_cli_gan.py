@@ -174,21 +174,16 @@ def test_train_int_loss_reaches_the_run(run, tmp_path):
     assert blob["train_config"]["int_loss"] == "bce" and blob["train_config"]["loss"] == "hinge"
 
 
-def test_train_int_d_reaches_a_gan_int_run_and_is_ignored_without_midpoints(run, tmp_path):
+@pytest.mark.parametrize(
+    "flag, field", [("--int-d", "int_d"), ("--int-keep-norm", "int_keep_norm")]
+)
+def test_gan_int_flags_reach_a_gan_int_run_and_are_ignored_without_midpoints(
+    run, tmp_path, flag, field
+):
     root, _ = run
     for variant, expected in (("gan-int", True), ("gan-cls", False)):
         out = tmp_path / variant
         args = ["train", "--variant", variant, "--encoder", str(root / "enc.pt")]
-        assert main(args + ["--out", str(out), *TRAIN, "--steps", "1", "--int-d"]) == 0
+        assert main(args + ["--out", str(out), *TRAIN, "--steps", "1", flag]) == 0
         blob = torch.load(out / "checkpoint.pt", weights_only=True)
-        assert blob["train_config"]["int_d"] is expected
-
-
-def test_train_int_keep_norm_reaches_a_gan_int_run_and_is_ignored_without_midpoints(run, tmp_path):
-    root, _ = run
-    for variant, expected in (("gan-int", True), ("gan-cls", False)):
-        out = tmp_path / variant
-        args = ["train", "--variant", variant, "--encoder", str(root / "enc.pt")]
-        assert main(args + ["--out", str(out), *TRAIN, "--steps", "1", "--int-keep-norm"]) == 0
-        blob = torch.load(out / "checkpoint.pt", weights_only=True)
-        assert blob["train_config"]["int_keep_norm"] is expected
+        assert blob["train_config"][field] is expected
