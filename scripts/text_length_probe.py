@@ -3,9 +3,11 @@
 G reads a caption embedding h standardised, u = (h - mean) / std (its TextNorm, the
 ``stable`` recipe's ``text_norm``). Standardised, captions of two different classes are
 nearly orthogonal, so GAN-INT's midpoint 0.5 (u1 + u2) is about 30% shorter than its ends
-(the raw char-CNN-RNN embeddings share one dominant direction, and there the midpoint keeps
-almost all of its length). Captions of held-out classes, which the encoder places between
-the seen ones, are shorter than seen captions too. For each generator this script measures:
+(the raw length hides it: the direction every char-CNN-RNN embedding shares keeps 96% of
+it, while the part that tells captions apart shrinks as much). Captions of held-out
+classes are shorter than seen captions too. For a G without TextNorm the lengths are
+those of h itself, unlike the trainer, which standardises with the data's statistics
+(every shipped generator has a TextNorm). For each generator this script measures:
 
 * ``length``: median, 10th and 90th percentile of |u| for captions of the seen classes, of
   the held-out classes, for GAN-INT's midpoints of two random seen captions
@@ -72,11 +74,12 @@ def probe(G, encoder, judge, per_class: int, n_midpoints: int, seed: int = 0) ->
         texts[name] = encoder.embed(captions).cpu()  # (N, D)
     captions, a, b, _ = midpoint_probe.midpoint_pairs(n_midpoints, seed + 1)
     h = encoder.embed(captions).cpu()
-    texts["midpoint"] = 0.5 * (h[a] + h[b])  # (n, D): GAN-INT's midpoints, beta = 0.5
+    ends = torch.cat([h[a], h[b]])  # (2n, D): row i is paired with row n + i
+    texts["midpoint"] = losses.interpolate_embeddings(ends, 0.5)  # (n, D): GAN-INT's
     # the same midpoints with the length of their ends (GANTrainConfig.int_keep_norm)
     texts["midpoint_kept"] = losses.interpolate_embeddings(
-        torch.cat([h[a], h[b]]), 0.5, keep_norm=True, mean=mean, std=std
-    )  # (n, D): row i of the first half is paired with row i of the second
+        ends, 0.5, keep_norm=True, mean=mean, std=std
+    )
     lengths = {k: ((v - mean) / std).norm(dim=1) for k, v in texts.items()}  # (N,) each
     target = float(lengths["seen"].median())
     g = torch.Generator().manual_seed(seed)

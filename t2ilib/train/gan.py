@@ -334,10 +334,12 @@ class GANTrainer:
             set_text_statistics(self.G, data.embeddings)  # (N, C, 1024) -> mean, std
             set_text_statistics(self.D, data.embeddings)
         # GAN-INT's length-kept midpoints (int_keep_norm) measure length in the training
-        # embeddings' standardised coordinates: G's TextNorm statistics, computed here
-        # also for a G that reads h raw (the paper's recipe)
+        # embeddings' standardised coordinates: G's own TextNorm, or for a G that reads h
+        # raw (the paper's recipe) the same statistics computed here
         self.int_norm = None
         if config.int_keep_norm:
+            self.int_norm = next((m for m in self.G.modules() if isinstance(m, TextNorm)), None)
+        if config.int_keep_norm and self.int_norm is None:
             if data.embeddings is None:
                 raise ValueError(
                     "int_keep_norm needs the training captions' embeddings "
