@@ -147,6 +147,22 @@ def mode_seeking(
     return 1.0 / (d + 1e-5)
 
 
+def mode_seeking_pairs(
+    fake1: torch.Tensor, fake2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor, tau: float
+) -> torch.Tensor:
+    """The mode-seeking term pair by pair, each pair's reward clipped at ``tau``, as the
+    diversity-sensitive loss of Yang et al. (2019), to be minimised by G; in [0, 1].
+
+    A pair whose images already differ by tau (per unit of noise distance) is left alone, so
+    G gains nothing by making different images more different (say black and white
+    backgrounds where grey and silver would do); the pull falls on the pairs drawn alike.
+    """
+    # d_i = mean |G(z1_i, h_i) - G(z2_i, h_i)| / mean |z1_i - z2_i|
+    # L = 1/k sum_i (1 - min(d_i, tau) / tau)
+    d = (fake1 - fake2).abs().flatten(1).mean(1) / (z1 - z2).abs().mean(1)  # (k,)
+    return (1 - d.clamp(max=tau) / tau).mean()
+
+
 def matching(v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """A text-image matching loss for G, after AttnGAN's sentence-level DAMSM loss (Xu et
     al. 2018), to be minimised by G.

@@ -294,3 +294,85 @@ def test_d_pretraining_teaches_the_trunk_labels_and_leaves_the_game_draws_alone(
     torch.testing.assert_close(pre.next_batch()["x"], plain.next_batch()["x"])
     with pytest.raises(ValueError, match="needs class labels"):
         GANTrainer(replace(data, labels=None), model, tiny_config(d_pretrain_steps=2), device="cpu")
+
+
+# -- switches for G's coverage of the backgrounds (scripts/background_probe.py)
+
+
+def test_pairwise_mode_seeking_leaves_pairs_apart_alone():
+    z1, z2 = torch.zeros(2, 8), torch.ones(2, 8)  # mean |z1 - z2| = 1 in each row
+    a = torch.zeros(2, 3, 2, 2)
+    b = torch.stack([torch.full((3, 2, 2), 0.05), torch.full((3, 2, 2), 0.9)])
+    # d = (0.05, 0.9); tau 0.1: the first pair owes 1 - 0.05 / 0.1 = 0.5, the second nothing
+    assert float(losses.mode_seeking_pairs(a, b, z1, z2, 0.1)) == pytest.approx(0.25)
+    b.requires_grad_(True)
+    losses.mode_seeking_pairs(a, b, z1, z2, 0.1).backward()
+    assert b.grad[0].abs().sum() > 0 and b.grad[1].abs().sum() == 0
+    assert float(losses.mode_seeking_pairs(a, a, z1, z2, 0.1)) == pytest.approx(1.0)
+
+
+def test_d_steps_takes_more_d_steps_on_fresh_images():
+    one, two = _stable(max_steps=1), _stable(max_steps=1, d_steps=2)
+    seen = []
+    forward = two.D.forward
+    two.D.forward = lambda x, h: (seen.append(x.detach().clone()), forward(x, h))[1]
+    two.train(progress=False)
+    one.train(progress=False)
+    assert two.step_count == one.step_count == 1
+    # D read real and fake images twice before G's step, the real ones of two batches
+    assert len(seen) == 5 and not torch.equal(seen[0], seen[2])
+    pairs = zip(one.D.parameters(), two.D.parameters(), strict=True)
+    assert any(not torch.equal(p, q) for p, q in pairs)
+    with pytest.raises(ValueError, match="d_steps"):
+        GANTrainConfig(d_steps=0)
+
+
+def test_latent_regression_trains_q_with_g_and_resumes(tmp_path):
+    t = _stable(max_steps=2, latent_regression=1.0)
+    assert t.Q is not None and _stable(max_steps=1).Q is None
+    before = [p.detach().clone() for p in t.Q.parameters()]
+    t.train(progress=False)
+    assert any(not torch.equal(p, q) for p, q in zip(before, t.Q.parameters(), strict=True))
+    state = t.state_dict()
+    again = _stable(max_steps=2, latent_regression=1.0)
+    again.load_state_dict(state)
+    for p, q in zip(t.Q.parameters(), again.Q.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+    with pytest.raises(ValueError, match="latent_regression"):
+        _stable(max_steps=2, latent_regression=1.0).load_state_dict(_stable().state_dict())
+    with pytest.raises(ValueError, match="latent_regression"):
+        GANTrainConfig(latent_regression=-1.0)
+
+
+def test_latent_classes_cones_are_equal_and_qc_learns_with_g():
+    # c = argmax of z's first K numbers: K cones of equal probability under N(0, I)
+    z = torch.randn(60000, 8, generator=torch.Generator().manual_seed(0))
+    shares = torch.bincount(z[:, :6].argmax(1), minlength=6).float() / len(z)
+    torch.testing.assert_close(shares, torch.full((6,), 1 / 6), atol=0.01, rtol=0)
+    t = _stable(max_steps=2, latent_classes=3)
+    assert t.Qc is not None and t.Qc(torch.zeros(2, 3, 32, 32)).shape == (2, 3)
+    before = [p.detach().clone() for p in t.Qc.parameters()]
+    t.train(progress=False)
+    assert any(not torch.equal(p, q) for p, q in zip(before, t.Qc.parameters(), strict=True))
+    again = _stable(max_steps=2, latent_classes=3)
+    again.load_state_dict(t.state_dict())
+    for p, q in zip(t.Qc.parameters(), again.Qc.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+    with pytest.raises(ValueError, match="latent_classes"):
+        _stable(latent_classes=3).load_state_dict(_stable().state_dict())
+    with pytest.raises(ValueError, match="latent_classes"):
+        GANTrainConfig(latent_classes=1)
+    with pytest.raises(ValueError, match="more than nz"):
+        _stable(latent_classes=TINY.nz + 1)
+
+
+def test_latent_view_shows_qc_a_coarse_image():
+    t = _stable(max_steps=1, latent_classes=3, latent_view=2)
+    seen = []
+    forward = t.Qc.forward
+    t.Qc.forward = lambda x: (seen.append(x.detach().clone()), forward(x))[1]
+    t.train(progress=False)
+    (x,) = seen
+    assert x.shape[-1] == 32  # back at G's size, in 2 x 2 blocks of one colour each
+    blocks = x[:, :, ::16, ::16]  # (B, 3, 2, 2)
+    torch.testing.assert_close(x, blocks.repeat_interleave(16, 2).repeat_interleave(16, 3))

@@ -52,6 +52,18 @@ rewards G for images that differ when the noise does. Two more were measured on 
 left out of every recipe (:mod:`t2ilib.train.recipes` says what they did): a text-image
 matching loss for G through the text encoder's frozen image encoder (``matching_weight``,
 AttnGAN's DAMSM loss) and a label pre-training of D's trunk (``d_pretrain_steps``).
+Three more were built to make G draw every background of Shapes from z (issue 11,
+``scripts/background_probe.py``) and are off in every recipe, having not done so:
+``d_steps`` (D takes that many steps, each on a fresh batch of images drawn at random, per
+step of G; SN-GAN used 5), ``mode_seeking_tau`` (the mode-seeking term pair by pair,
+clipped at tau: :func:`t2ilib.losses.mode_seeking_pairs`) and ``latent_regression`` (an
+encoder Q with the style encoder's architecture learns, with G, to read z back from
+G(z, h), and G is rewarded when it can: InfoGAN's term of Chen et al. 2016 for all of z,
+the cLR term of Zhu et al. 2017's BicycleGAN). ``latent_classes`` is InfoGAN's categorical
+code read off z instead of added to it: z's first K numbers split z-space into K cones of
+equal probability (c = argmax_k z_k), an encoder Qc learns with G to tell from G(z, h)
+which cone z came from, and G is rewarded when it can; z stays N(0, I), so every sampler
+and the style encoder are unchanged.
 """
 
 from __future__ import annotations
@@ -170,9 +182,22 @@ class GANTrainConfig(DictConfig):
     ema_decay: float = 0.0  # > 0: sample from an EMA of G's weights (Yazici et al. 2019)
     r1_gamma: float = 0.0  # > 0: D loss + gamma/2 E||grad_x D(x, h)||^2 on real pairs (R1)
     mode_seeking: float = 0.0  # > 0: weight of G's mode-seeking term (Mao et al. 2019)
+    mode_seeking_tau: float = 0.0  # > 0: the term pair by pair, clipped at tau (Yang et al.
+    #                                2019's diversity-sensitive form; see doc)
     matching_weight: float = 0.0  # > 0: G's text-image matching loss (AttnGAN's DAMSM)
     matching_size: int = 64  # side the image encoder reads generated images at
     d_pretrain_steps: int = 0  # > 0: D's image trunk first learns the class labels (see doc)
+    d_steps: int = 1  # D steps per G step (paper: 1; Miyato et al. 2018's SN-GAN: 5)
+    latent_classes: int = 0  # > 0: G is rewarded when an encoder Qc, trained with G, tells
+    #                          which of K equal cones of z it drew from: c = argmax z[:K]
+    latent_class_weight: float = 1.0  # the weight of that term
+    latent_view: int = 0  # > 0: Qc reads G's image average-pooled to this side, plus
+    #                       Gaussian noise of std latent_noise, so that G cannot hide the
+    #                       cone in fine pixel patterns (measured: it does; see doc)
+    latent_noise: float = 0.0
+    latent_regression: float = 0.0  # > 0: weight of G's latent regression term: an encoder
+    #                                 Q, trained with G, must read z back from G(z, h)
+    #                                 (InfoGAN's term for all of z; see doc)
     recipe: str = "paper"  # the name of the recipe these settings came from (recorded only)
 
     def __post_init__(self):
@@ -199,12 +224,19 @@ class GANTrainConfig(DictConfig):
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.lr_anneal <= 1.0:
             raise ValueError(f"lr_anneal must be in [0, 1], got {self.lr_anneal}")
-        if self.r1_gamma < 0 or self.mode_seeking < 0 or self.matching_weight < 0:
+        if min(self.r1_gamma, self.mode_seeking, self.matching_weight, self.latent_regression) < 0:
             raise ValueError(
-                "r1_gamma, mode_seeking and matching_weight must be >= 0, got "
-                f"{self.r1_gamma}, {self.mode_seeking}, {self.matching_weight}"
+                "r1_gamma, mode_seeking, matching_weight and latent_regression must be >= 0, "
+                f"got {self.r1_gamma}, {self.mode_seeking}, {self.matching_weight}, "
+                f"{self.latent_regression}"
             )
-        for name in ("batch_size", "decay_every", "epochs", "captions_per_sample", "log_every"):
+        if self.latent_classes < 0 or self.latent_classes == 1 or self.latent_class_weight < 0:
+            raise ValueError(
+                "latent_classes must be 0 (off) or at least 2 and latent_class_weight >= 0, "
+                f"got {self.latent_classes} and {self.latent_class_weight}"
+            )
+        names = ("batch_size", "decay_every", "epochs", "captions_per_sample", "log_every")
+        for name in (*names, "d_steps"):
             if getattr(self, name) <= 0:
                 raise ValueError(
                     f"GANTrainConfig.{name} must be positive, got {getattr(self, name)}"
@@ -357,6 +389,35 @@ class GANTrainer:
             self.G.parameters(), lr=config.lr * config.g_lr_ratio, betas=betas
         )
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        # latent_regression: Q, an encoder with the style encoder's architecture (D's trunk
+        # ending in nz numbers), learns with G to read z back from G(z, h)
+        self.Q, self.opt_q = None, None
+        if config.latent_regression > 0:
+            from ..models.style import StyleEncoder
+
+            self.Q = StyleEncoder(model_config).to(self.device)
+            if self.ctx.distributed:
+                self.Q = distributed.convert_sync_batchnorm(self.Q)
+            if config.channels_last:
+                self.Q = self.Q.to(memory_format=torch.channels_last)
+            self.opt_q = torch.optim.Adam(self.Q.parameters(), lr=config.lr, betas=betas)
+        # latent_classes: Qc, the same architecture ending in K logits, learns with G which of
+        # K cones of z an image was drawn from
+        self.Qc, self.opt_qc = None, None
+        if config.latent_classes > 0:
+            from ..models.style import StyleEncoder
+
+            if config.latent_classes > model_config.nz:
+                raise ValueError(
+                    f"latent_classes {config.latent_classes} is more than nz {model_config.nz}"
+                )
+            self.Qc = StyleEncoder(replace(model_config, nz=config.latent_classes))
+            self.Qc = self.Qc.to(self.device)
+            if self.ctx.distributed:
+                self.Qc = distributed.convert_sync_batchnorm(self.Qc)
+            if config.channels_last:
+                self.Qc = self.Qc.to(memory_format=torch.channels_last)
+            self.opt_qc = torch.optim.Adam(self.Qc.parameters(), lr=config.lr, betas=betas)
         # float16 on CUDA needs loss scaling; bfloat16 on CPU does not (scalers disabled).
         # bfloat16 has float32's range: no loss scaling. float16 underflows small
         # gradients, so its losses are scaled up before backward and the gradients down.
@@ -564,9 +625,10 @@ class GANTrainer:
 
     # -- one batch ---------------------------------------------------------------------
 
-    def next_batch(self) -> dict[str, torch.Tensor]:
+    def next_batch(self, extra: bool = False) -> dict[str, torch.Tensor]:
         """The images, text and noise of step ``step_count``, on the training device: this
-        process's rows of the global batch (all of it in one process).
+        process's rows of the global batch (all of it in one process). ``extra``: a batch
+        for one of D's further steps (``d_steps``), images drawn at random, not the epoch's.
 
         Every random number of the global batch is drawn, on the CPU from the loop's
         generator, in the same order whatever the number of processes; only the pixels
@@ -575,6 +637,8 @@ class GANTrainer:
         B, S = self.batch_size, self.model_config.image_size
         pos = self.step_count % self.steps_per_epoch
         index = self.epoch_order(self.epoch)[pos * B : (pos + 1) * B]  # (B,) global
+        if extra:
+            index = torch.randint(0, len(self.data), (B,), generator=g)  # (B,) global
         mine = self._rows(B)  # this process's rows of it
         H, W = self.images.shape[-2:]
         batch = {"x": self._pixels(index, draw_augment(B, H, W, S, g, c.flip), mine)}
@@ -639,47 +703,57 @@ class GANTrainer:
         x, h = batch["x"], batch.get("h")  # (B, 3, S, S), (B, 1024) or None
         B = x.shape[0]  # this process's rows; batch_size is the global batch
         lr = self.lr_at(self.epoch, self.step_count)
-        for opt, rate in ((self.opt_d, lr), (self.opt_g, lr * c.g_lr_ratio)):
+        optimisers = [(self.opt_d, lr), (self.opt_g, lr * c.g_lr_ratio)]
+        optimisers += [(opt, lr) for opt in (self.opt_q, self.opt_qc) if opt is not None]
+        for opt, rate in optimisers:
             for group in opt.param_groups:
                 group["lr"] = rate
         self.G.train()
         self.D.train()
+        for Q in (self.Q, self.Qc):
+            if Q is not None:
+                Q.train()
 
-        # (1) D step: maximise log D(x, h) + log(1 - D(G(z, h), h))
-        #     [GAN-CLS: + w log(1 - D(x_wrong, h)) (mismatch "image") or
-        #      + w log(1 - D(x, h_wrong)) (mismatch "text"); fake term weighted 1 - w]
-        #     [hinge: minimise E max(0, 1 - D(x, h)) + E max(0, 1 + D(G(z, h), h))]
-        #     [R1: + gamma/2 E ||grad_x D(x, h)||^2 on the real pairs]
-        z = self.noise(self.batch_size)  # (B, nz)
-        if c.r1_gamma > 0:
-            x = x.detach().requires_grad_(True)
-        with self._autocast():
-            with torch.no_grad():
-                fake = self.g_fn(z, h)  # (B, 3, S, S)
-            if c.cls and c.mismatch == "text":
-                # D's trunk on the real images once, scored with the right and wrong text
-                y_real = self.d_features_fn(x)  # (B, C, 4, 4)
-                s_real = self.d_score_fn(y_real, h)  # (B,) logits
-                s_wrong = self.d_score_fn(y_real, batch["h_wrong"])  # (B,)
-            else:
-                s_real = self.d_fn(x, h)  # (B,) logits
-                s_wrong = self.d_fn(batch["x_wrong"], h) if c.cls else None  # (B,)
-            s_fake = self.d_fn(fake, h)  # (B,)
-            if c.interpolate and c.int_d:
-                # [int_d: G's images of h_int join the fakes, (B + B/2,) logits in all]
-                h_int = self.interpolate(h)  # (B/2, D)
+        # [d_steps > 1: D takes that many steps, each on a fresh batch, before G's one]
+        for d_step in range(c.d_steps):
+            if d_step > 0:
+                batch = self.next_batch(extra=True)
+                x, h = batch["x"], batch.get("h")
+            # (1) D step: maximise log D(x, h) + log(1 - D(G(z, h), h))
+            #     [GAN-CLS: + w log(1 - D(x_wrong, h)) (mismatch "image") or
+            #      + w log(1 - D(x, h_wrong)) (mismatch "text"); fake term weighted 1 - w]
+            #     [hinge: minimise E max(0, 1 - D(x, h)) + E max(0, 1 + D(G(z, h), h))]
+            #     [R1: + gamma/2 E ||grad_x D(x, h)||^2 on the real pairs]
+            z = self.noise(self.batch_size)  # (B, nz)
+            if c.r1_gamma > 0:
+                x = x.detach().requires_grad_(True)
+            with self._autocast():
                 with torch.no_grad():
-                    fake_int = self.g_fn(self.noise(self.batch_size // 2), h_int)
-                s_fake = torch.cat([s_fake, self.d_fn(fake_int, h_int)])
-            d_loss = losses.d_loss(c.loss, s_real, s_fake, s_wrong, c.cls_weight)
-        if c.r1_gamma > 0:
-            d_loss = d_loss + 0.5 * c.r1_gamma * losses.r1_penalty(s_real.float(), x)
-        if update_d:
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler_d.scale(d_loss).backward()
-            distributed.all_reduce_grads(self.D, self.ctx)  # mean over processes
-            self.scaler_d.step(self.opt_d)
-            self.scaler_d.update()
+                    fake = self.g_fn(z, h)  # (B, 3, S, S)
+                if c.cls and c.mismatch == "text":
+                    # D's trunk on the real images once, scored with the right and wrong text
+                    y_real = self.d_features_fn(x)  # (B, C, 4, 4)
+                    s_real = self.d_score_fn(y_real, h)  # (B,) logits
+                    s_wrong = self.d_score_fn(y_real, batch["h_wrong"])  # (B,)
+                else:
+                    s_real = self.d_fn(x, h)  # (B,) logits
+                    s_wrong = self.d_fn(batch["x_wrong"], h) if c.cls else None  # (B,)
+                s_fake = self.d_fn(fake, h)  # (B,)
+                if c.interpolate and c.int_d:
+                    # [int_d: G's images of h_int join the fakes, (B + B/2,) logits in all]
+                    h_int = self.interpolate(h)  # (B/2, D)
+                    with torch.no_grad():
+                        fake_int = self.g_fn(self.noise(self.batch_size // 2), h_int)
+                    s_fake = torch.cat([s_fake, self.d_fn(fake_int, h_int)])
+                d_loss = losses.d_loss(c.loss, s_real, s_fake, s_wrong, c.cls_weight)
+            if c.r1_gamma > 0:
+                d_loss = d_loss + 0.5 * c.r1_gamma * losses.r1_penalty(s_real.float(), x)
+            if update_d:
+                self.opt_d.zero_grad(set_to_none=True)
+                self.scaler_d.scale(d_loss).backward()
+                distributed.all_reduce_grads(self.D, self.ctx)  # mean over processes
+                self.scaler_d.step(self.opt_d)
+                self.scaler_d.update()
 
         # (2) G step: maximise log D(G(z, h), h) (non-saturating), fresh z as in the Lua code
         #     [hinge: maximise D(G(z, h), h)]
@@ -711,7 +785,32 @@ class GANTrainer:
                 k = B // 2
                 z2 = self.noise(self.batch_size // 2)  # (B/2, nz)
                 fake2 = self.g_fn(z2, None if h is None else h[:k])  # (B/2, 3, S, S)
-                g_loss = g_loss + c.mode_seeking * losses.mode_seeking(fake[:k], fake2, z[:k], z2)
+                if c.mode_seeking_tau > 0:
+                    l_ms = losses.mode_seeking_pairs(fake[:k], fake2, z[:k], z2, c.mode_seeking_tau)
+                else:
+                    l_ms = losses.mode_seeking(fake[:k], fake2, z[:k], z2)
+                g_loss = g_loss + c.mode_seeking * l_ms
+            if c.latent_regression > 0:
+                # [latent regression (InfoGAN's term, Chen et al. 2016, for all of z): Q and G
+                #  both minimise L_z = 1/nz ||z - Q(G(z, h))||^2;  L_G += lambda L_z]
+                l_z = (self.Q(fake).float() - z).pow(2).mean()
+                g_loss = g_loss + c.latent_regression * l_z
+            if c.latent_classes > 0:
+                # [latent classes (InfoGAN's categorical code, read off z): c = argmax_k z_k
+                #  over z's first K numbers, K equal cones; Qc and G both minimise
+                #  L_c = CE(Qc(G(z, h)), c);  L_G += w L_c]
+                cone = z[:, : c.latent_classes].argmax(1)  # (B [+ B/2],)
+                seen = fake
+                if c.latent_view > 0:
+                    # [Qc sees G's image coarse and noisy: pooled to latent_view^2 cells,
+                    #  plus N(0, latent_noise^2) from torch's global generator (not the
+                    #  loop's: a resumed run draws other noise here), then back to G's size]
+                    S = fake.shape[-1]
+                    seen = nn.functional.adaptive_avg_pool2d(fake, c.latent_view)
+                    seen = seen + c.latent_noise * torch.randn_like(seen)
+                    seen = nn.functional.interpolate(seen, size=S, mode="nearest")
+                l_c = nn.functional.cross_entropy(self.Qc(seen).float(), cone)
+                g_loss = g_loss + c.latent_class_weight * l_c
             if c.matching_weight > 0:
                 # [matching (AttnGAN's DAMSM): L_G += w * L_match(S(G(z, h)), h), S the frozen
                 #  image encoder of the text encoder's joint embedding]
@@ -721,10 +820,17 @@ class GANTrainer:
                 v = self.image_encoder(seen)  # (B, 1024)
                 g_loss = g_loss + c.matching_weight * losses.matching(v, h)
         self.opt_g.zero_grad(set_to_none=True)
+        for opt in (self.opt_q, self.opt_qc):
+            if opt is not None:
+                opt.zero_grad(set_to_none=True)
         self.scaler_g.scale(g_loss).backward()
         self.D.requires_grad_(True)
         distributed.all_reduce_grads(self.G, self.ctx)
         self.scaler_g.step(self.opt_g)
+        for Q, opt in ((self.Q, self.opt_q), (self.Qc, self.opt_qc)):
+            if Q is not None:  # Q's gradients came from the same backward pass
+                distributed.all_reduce_grads(Q, self.ctx)
+                self.scaler_g.step(opt)
         self.scaler_g.update()
         if self.G_ema is not None:
             self.update_ema()
@@ -897,6 +1003,11 @@ class GANTrainer:
             "fixed": {"z": self.fixed_z, "h": self.fixed_h, "captions": list(self.fixed_captions)},
             "history": {k: list(v) for k, v in self.history.items()},
             "n_images": len(self.data),
+            # latent_regression's encoder and its optimiser (None without it)
+            "latent_q": None if self.Q is None else self.Q.state_dict(),
+            "opt_q": None if self.opt_q is None else self.opt_q.state_dict(),
+            "latent_qc": None if self.Qc is None else self.Qc.state_dict(),
+            "opt_qc": None if self.opt_qc is None else self.opt_qc.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -916,6 +1027,22 @@ class GANTrainer:
         # from (load_state_dict keeps tensors already on the right device and dtype).
         self.opt_g.load_state_dict(copy.deepcopy(state["opt_g"]))
         self.opt_d.load_state_dict(copy.deepcopy(state["opt_d"]))
+        if self.Q is not None:
+            if state.get("latent_q") is None:
+                raise ValueError(
+                    "this run trains with latent_regression but the state has no encoder Q; "
+                    "resume it with the options it was started with"
+                )
+            self.Q.load_state_dict(state["latent_q"])
+            self.opt_q.load_state_dict(copy.deepcopy(state["opt_q"]))
+        if self.Qc is not None:
+            if state.get("latent_qc") is None:
+                raise ValueError(
+                    "this run trains with latent_classes but the state has no encoder Qc; "
+                    "resume it with the options it was started with"
+                )
+            self.Qc.load_state_dict(state["latent_qc"])
+            self.opt_qc.load_state_dict(copy.deepcopy(state["opt_qc"]))
         self.scaler_g.load_state_dict(state["scaler_g"])
         self.scaler_d.load_state_dict(state["scaler_d"])
         self.step_count = int(state["step"])
