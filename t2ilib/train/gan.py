@@ -393,31 +393,16 @@ class GANTrainer:
         # ending in nz numbers), learns with G to read z back from G(z, h)
         self.Q, self.opt_q = None, None
         if config.latent_regression > 0:
-            from ..models.style import StyleEncoder
-
-            self.Q = StyleEncoder(model_config).to(self.device)
-            if self.ctx.distributed:
-                self.Q = distributed.convert_sync_batchnorm(self.Q)
-            if config.channels_last:
-                self.Q = self.Q.to(memory_format=torch.channels_last)
-            self.opt_q = torch.optim.Adam(self.Q.parameters(), lr=config.lr, betas=betas)
+            self.Q, self.opt_q = self._latent_encoder(model_config.nz)
         # latent_classes: Qc, the same architecture ending in K logits, learns with G which of
         # K cones of z an image was drawn from
         self.Qc, self.opt_qc = None, None
+        if config.latent_classes > model_config.nz:
+            raise ValueError(
+                f"latent_classes {config.latent_classes} is more than nz {model_config.nz}"
+            )
         if config.latent_classes > 0:
-            from ..models.style import StyleEncoder
-
-            if config.latent_classes > model_config.nz:
-                raise ValueError(
-                    f"latent_classes {config.latent_classes} is more than nz {model_config.nz}"
-                )
-            self.Qc = StyleEncoder(replace(model_config, nz=config.latent_classes))
-            self.Qc = self.Qc.to(self.device)
-            if self.ctx.distributed:
-                self.Qc = distributed.convert_sync_batchnorm(self.Qc)
-            if config.channels_last:
-                self.Qc = self.Qc.to(memory_format=torch.channels_last)
-            self.opt_qc = torch.optim.Adam(self.Qc.parameters(), lr=config.lr, betas=betas)
+            self.Qc, self.opt_qc = self._latent_encoder(config.latent_classes)
         # float16 on CUDA needs loss scaling; bfloat16 on CPU does not (scalers disabled).
         # bfloat16 has float32's range: no loss scaling. float16 underflows small
         # gradients, so its losses are scaled up before backward and the gradients down.
@@ -454,6 +439,20 @@ class GANTrainer:
         self._first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._make_fixed_batch()
         self.d_pretrained = False  # d_pretrain_steps: done before the first step
+
+    def _latent_encoder(self, outputs: int) -> tuple[nn.Module, torch.optim.Optimizer]:
+        """An encoder with the style encoder's architecture ending in ``outputs`` numbers,
+        placed as G is, and its Adam (D's learning rate and betas): latent_regression's Q,
+        latent_classes' Qc."""
+        from ..models.style import StyleEncoder
+
+        Q = StyleEncoder(replace(self.model_config, nz=outputs)).to(self.device)
+        if self.ctx.distributed:
+            Q = distributed.convert_sync_batchnorm(Q)
+        if self.config.channels_last:
+            Q = Q.to(memory_format=torch.channels_last)
+        betas = (self.config.beta1, self.config.beta2)
+        return Q, torch.optim.Adam(Q.parameters(), lr=self.config.lr, betas=betas)
 
     # -- bookkeeping -------------------------------------------------------------------
 
@@ -1027,22 +1026,19 @@ class GANTrainer:
         # from (load_state_dict keeps tensors already on the right device and dtype).
         self.opt_g.load_state_dict(copy.deepcopy(state["opt_g"]))
         self.opt_d.load_state_dict(copy.deepcopy(state["opt_d"]))
-        if self.Q is not None:
-            if state.get("latent_q") is None:
+        for switch, Q, opt, key in (
+            ("latent_regression", self.Q, self.opt_q, "q"),
+            ("latent_classes", self.Qc, self.opt_qc, "qc"),
+        ):
+            if Q is None:
+                continue
+            if state.get(f"latent_{key}") is None:
                 raise ValueError(
-                    "this run trains with latent_regression but the state has no encoder Q; "
+                    f"this run trains with {switch} but the state has no encoder for it; "
                     "resume it with the options it was started with"
                 )
-            self.Q.load_state_dict(state["latent_q"])
-            self.opt_q.load_state_dict(copy.deepcopy(state["opt_q"]))
-        if self.Qc is not None:
-            if state.get("latent_qc") is None:
-                raise ValueError(
-                    "this run trains with latent_classes but the state has no encoder Qc; "
-                    "resume it with the options it was started with"
-                )
-            self.Qc.load_state_dict(state["latent_qc"])
-            self.opt_qc.load_state_dict(copy.deepcopy(state["opt_qc"]))
+            Q.load_state_dict(state[f"latent_{key}"])
+            opt.load_state_dict(copy.deepcopy(state[f"opt_{key}"]))
         self.scaler_g.load_state_dict(state["scaler_g"])
         self.scaler_d.load_state_dict(state["scaler_d"])
         self.step_count = int(state["step"])
