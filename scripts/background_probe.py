@@ -37,6 +37,7 @@ One JSON row per call is appended to ``--results`` (default
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -52,16 +53,20 @@ from t2ilib.data import shapes  # noqa: E402
 from t2ilib.data.shapes import Shapes  # noqa: E402
 from t2ilib.evaluate import judge as judging  # noqa: E402
 from t2ilib.evaluate import style_roc  # noqa: E402
+from t2ilib.models.dcgan import DCGANConfig  # noqa: E402
 from t2ilib.sampling import generate  # noqa: E402
 from t2ilib.train import run as runs  # noqa: E402
 
 PER_CLASS = 30  # captions per training class in a trajectory point
 D_IMAGES = 1200  # real images D scores (seed D_SEED)
 D_SEED = 7
+MODEL_FIELDS = {f.name for f in dataclasses.fields(DCGANConfig)}
 
 
 def parse_set(items: list[str]) -> dict:
-    """``["d_steps=2", "latent_regression=1"]`` -> ``{"d_steps": 2, ...}`` (JSON values)."""
+    """``["d_steps=2", "latent_regression=1"]`` -> ``{"d_steps": 2, ...}`` (JSON values).
+    Fields of :class:`DCGANConfig` (e.g. ``d_group_std=4``) change the networks, the others
+    the loop (:class:`GANTrainConfig`)."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -166,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=2500)
     p.add_argument("--every", type=int, default=250, help="steps between trajectory points")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--set", nargs="*", default=[], help="FIELD=VALUE of GANTrainConfig")
+    p.add_argument(
+        "--set", nargs="*", default=[], help="FIELD=VALUE of GANTrainConfig or DCGANConfig"
+    )
     p.add_argument(
         "--results", default=str(ROOT / "t2ilib" / "results" / f"background_probe_{P.name}.jsonl")
     )
@@ -192,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             mismatch="text",
             int_loss="bce" if int_variant else None,
             int_keep_norm=int_variant,
-            overrides=changes or None,
+            overrides={k: v for k, v in changes.items() if k not in MODEL_FIELDS} or None,
+            model_overrides={k: v for k, v in changes.items() if k in MODEL_FIELDS} or None,
         )
     coverage = Coverage(trainer.encoder, judge)
     trajectory = []

@@ -30,12 +30,17 @@ def test_probe_trains_a_run_and_reads_it_back(tmp_path, capsys):
     rows = tmp_path / "rows.jsonl"
     run = tmp_path / "run"
     args = ["--out", str(run), "--steps", "2", "--every", "1", "--encoder", str(enc)]
-    args += ["--set", "latent_classes=3", "latent_view=2", "--results", str(rows)]
+    args += ["--set", "latent_classes=3", "latent_view=2", "d_group_std=4"]
+    args += ["--results", str(rows)]
     assert background_probe.main(args) == 0
     again = ["--checkpoint", str(run / "checkpoint.pt"), "--results", str(rows)]
     assert background_probe.main(again) == 0
     trained, read = (json.loads(line) for line in rows.read_text().splitlines())
-    assert trained["changes"] == {"latent_classes": 3, "latent_view": 2}
+    assert trained["changes"] == {"latent_classes": 3, "latent_view": 2, "d_group_std": 4}
+    # d_group_std is a field of the networks' config, the others of the loop's
+    saved = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert saved["model_config"]["d_group_std"] == 4
+    assert saved["train_config"]["latent_classes"] == 3
     assert [p["step"] for p in trained["trajectory"]] == [1, 2]
     point = trained["trajectory"][-1]
     assert len(point["shares"]) == 6 and sum(point["shares"]) == pytest.approx(1, abs=1e-3)

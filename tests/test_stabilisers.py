@@ -376,3 +376,48 @@ def test_latent_view_shows_qc_a_coarse_image():
     assert x.shape[-1] == 32  # back at G's size, in 2 x 2 blocks of one colour each
     blocks = x[:, :, ::16, ::16]  # (B, 3, 2, 2)
     torch.testing.assert_close(x, blocks.repeat_interleave(16, 2).repeat_interleave(16, 3))
+
+
+def test_group_std_is_the_mean_spread_of_each_group():
+    y = torch.randn(6, 5, 4, 4, generator=torch.Generator().manual_seed(0))
+    spread = dcgan.group_std(y, 3)  # (6, 1, 4, 4)
+    assert spread.shape == (6, 1, 4, 4)
+    for k in range(2):
+        g = y[3 * k : 3 * k + 3]
+        want = (g - g.mean(0)).pow(2).mean(0).add(1e-8).sqrt().mean()
+        torch.testing.assert_close(spread[3 * k : 3 * k + 3], want.expand(3, 1, 4, 4))
+    assert float(dcgan.group_std(y[:1].repeat(3, 1, 1, 1), 3).max()) < 1e-3  # no spread
+    with pytest.raises(ValueError, match="multiple of 4"):
+        dcgan.group_std(y, 4)
+    with pytest.raises(ValueError, match="d_group_std"):
+        replace(TINY, d_group_std=1)
+
+
+def test_d_group_std_sees_groups_of_one_class_and_their_spread():
+    model, train = recipes.apply("stable", replace(TINY, d_group_std=4), tiny_config())
+    train = replace(train, max_steps=2, cls=True, mismatch="image")
+    t = GANTrainer(tiny_data(), model, train, device="cpu")
+    assert t.D.out.in_channels == TINY.ndf * 8 + 1
+    drawn = []
+    pixels = t._pixels
+    t._pixels = lambda index, draws, mine: (drawn.append(index), pixels(index, draws, mine))[1]
+    batch = t.next_batch()
+    t._pixels = pixels
+    real, wrong = (t.data.labels[i].view(2, 4) for i in drawn)  # (groups, 4) classes
+    assert (real == real[:, :1]).all() and (wrong == wrong[:, :1]).all()
+    assert (real[:, 0] != wrong[:, 0]).all()  # each group's wrong images: one other class
+    # D's score of an image changes when another image of its group changes, not otherwise
+    x, h = batch["x"], batch["h"]
+    y = x.clone()
+    y[1] = -y[1]
+    t.D.eval()  # spectral norm's power iteration stays put: two calls, one D
+    with torch.no_grad():
+        s, s2 = t.D(x, h), t.D(y, h)
+    assert not torch.isclose(s[0], s2[0]) and torch.equal(s[4:], s2[4:])
+    t.train(progress=False)
+    again = GANTrainer.from_state_dict(t.state_dict(), tiny_data(), device="cpu")
+    assert again.model_config.d_group_std == 4
+    with pytest.raises(ValueError, match="multiple of d_group_std"):
+        GANTrainer(tiny_data(), model, replace(train, batch_size=6), device="cpu")
+    with pytest.raises(ValueError, match="midpoints"):
+        GANTrainer(tiny_data(), model, replace(train, batch_size=12, interpolate=True))

@@ -352,6 +352,12 @@ def test_disentangling_and_transfer_measurement_run():
     for k in ("background", "background_random_z", "shape", "colour", "size", "all"):
         assert 0 <= m[k] <= 1, k
     assert m["n"] == 48 and m["position_error"] >= 0
+    confusion = torch.tensor(m["background_confusion"])  # (6, 6): x's row, x_hat's column
+    assert confusion.shape == (6, 6) and int(confusion.sum()) == 48
+    torch.testing.assert_close(
+        confusion.sum(1), torch.bincount(torch.as_tensor(ds.attributes["background"]), minlength=6)
+    )
+    assert float(confusion.diagonal().sum()) / 48 == pytest.approx(m["background"])
 
 
 # ---------------------------------------------------------------------------------------

@@ -169,6 +169,21 @@ def mismatching_indices(
     raise RuntimeError("could not draw mismatching images")  # pragma: no cover
 
 
+def same_class_groups(
+    labels: torch.Tensor, anchors: torch.Tensor, group: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Each anchor followed by ``group - 1`` images of its class, drawn at random (with
+    replacement, so an image may come twice): (len(anchors) * group,) indices, the groups
+    of a D with ``d_group_std``."""
+    order = torch.argsort(labels, stable=True)  # image indices sorted by class
+    counts = torch.bincount(labels)  # (classes,)
+    starts = torch.cumsum(counts, 0) - counts  # (classes,) first position of each class
+    lab = labels[anchors]  # (A,)
+    r = torch.rand(len(anchors), group - 1, generator=generator)  # (A, G - 1)
+    pos = starts[lab][:, None] + (r * counts[lab][:, None]).long()  # (A, G - 1)
+    return torch.cat([anchors[:, None], order[pos]], dim=1).reshape(-1)  # (A * G,)
+
+
 def shapes_data(
     n: int,
     image_size: int = 64,

@@ -473,7 +473,9 @@ def transfer_measurement(
         ``all_random_z``: the same for G(z, phi(t)), what G draws for t with its usual
         noise (the content a transfer should keep); ``position_error`` and
         ``position_error_random_z`` (mean distance between x's object centre and x_hat's
-        as the judge reads it, in image sides).
+        as the judge reads it, in image sides); ``background_confusion``: (6, 6) counts,
+        row x's background, column x_hat's as the judge reads it (order of
+        ``shapes.BACKGROUNDS``): which backgrounds are lost, and to what.
     """
     from ..data import shapes
     from ..sampling import generate
@@ -506,6 +508,10 @@ def transfer_measurement(
     out["background_random_z"] = float(
         (rand["background"] == attributes["background"]).float().mean()
     )
+    k = len(shapes.BACKGROUNDS)
+    pairs = attributes["background"].long() * k + pred["background"].long()  # (N,) row * k + col
+    confusion = torch.bincount(pairs, minlength=k * k).view(k, k)  # (6, 6)
+    out["background_confusion"] = confusion.tolist()
     if "position" in attributes:
         true = attributes["position"].float()
         out["position_error"] = float((pred["position"] - true).norm(dim=1).mean())

@@ -79,6 +79,10 @@ each did), kept for the exercises and for longer runs:
 * ``d_pool="max"``: the projection term reads max- instead of sum-pooled features.
 * ``d_trunk="vgg"``: D's image trunk as VGG-style 3x3 stages with max-pooling
   (:func:`_vgg_trunk`), and ``d_norm="spectral-group"``: spectral norm with GroupNorm.
+* ``d_group_std=G``: D's last layer also reads the spread of each group of G consecutive
+  images (:func:`group_std`, the minibatch standard deviation of Karras et al. 2018), and
+  the trainer makes each group one class, so that D can see a G that draws one pose or
+  too few backgrounds per caption.
 
 Initialisation (``init_weights``) is the authors' ``weights_init``: convolution weights
 N(0, 0.02), BN gamma N(1, 0.02), BN beta 0. Like the Lua function it leaves the Linear
@@ -122,6 +126,8 @@ class DCGANConfig(DictConfig):
     g_cond_bn: bool = False  # G's stage BatchNorms take their gain and bias from the text
     d_pool: str = "sum"  # how the projection pools D's 4x4 features: "sum" (Miyato) or "max"
     d_trunk: str = "dcgan"  # D's image trunk: "dcgan" (strided 4x4 convs) or "vgg" (see D_TRUNKS)
+    d_group_std: int = 0  # > 0: D's last layer also reads how much each group of this many
+    #                       consecutive images differs (minibatch std, Karras et al. 2018)
 
     def __post_init__(self):
         if self.d_norm not in D_NORMS:
@@ -138,6 +144,11 @@ class DCGANConfig(DictConfig):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"DCGANConfig.{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.d_group_std, int) or self.d_group_std < 0 or self.d_group_std == 1:
+            raise ValueError(
+                "DCGANConfig.d_group_std must be 0 (off) or a group size of at least 2, "
+                f"got {self.d_group_std!r}"
+            )
 
 
 PRESETS: dict[str, DCGANConfig] = {
@@ -417,7 +428,8 @@ class Discriminator(nn.Module):
         else:
             self.project = None
             self.fuse = nn.Identity()
-        self.out = nn.Conv2d(C, 1, 4, 1, 0, bias=False)  # (B, 1, 1, 1)
+        # d_group_std: one more input channel, the spread of the group (group_std)
+        self.out = nn.Conv2d(C + (c.d_group_std > 0), 1, 4, 1, 0, bias=False)  # (B, 1, 1, 1)
         # The projection term of Miyato & Koyama (2018), added to the paper's logit: the
         # text, embedded into D's feature space, scores the image features by an inner
         # product, a direct "does this image match this text" term.
@@ -444,6 +456,8 @@ class Discriminator(nn.Module):
 
     def score(self, y: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
         """The logit of each pair (image features y from :meth:`features`, text h)."""
+        if self.config.d_group_std:
+            spread = group_std(y, self.config.d_group_std)  # (B, 1, 4, 4), from the image alone
         if self.project is not None:
             if h is None:
                 raise ValueError("this Discriminator is conditional: pass a text embedding h")
@@ -451,6 +465,8 @@ class Discriminator(nn.Module):
             t = t[:, :, None, None].expand(-1, -1, y.shape[2], y.shape[3])  # (B, nt, 4, 4)
             features = y
             y = self.fuse(torch.cat([y, t], dim=1))  # (B, ndf*8 + nt, 4, 4) -> (B, ndf*8, 4, 4)
+            if self.config.d_group_std:
+                y = torch.cat([y, spread], dim=1)  # (B, ndf*8 + 1, 4, 4)
             if self.embed is not None:
                 # s = out(fuse([y, t])) + <E h, sum_{4x4} y>   [d_pool "max": max_{4x4} y]
                 pooled = (
@@ -460,7 +476,39 @@ class Discriminator(nn.Module):
                 )  # (B, ndf*8)
                 projection = (self.embed(h) * pooled).sum(dim=1)  # (B,)
                 return self.out(y).flatten() + projection
+        elif self.config.d_group_std:
+            y = torch.cat([y, spread], dim=1)  # (B, ndf*8 + 1, 4, 4)
         return self.out(y).flatten()  # (B,) logits
+
+
+def group_std(y: torch.Tensor, group: int) -> torch.Tensor:
+    """How much each group of ``group`` consecutive images differs: the minibatch standard
+    deviation of Karras et al. (2018, section 3), as one more feature map for D.
+
+    A D that scores one image at a time cannot see that G draws the same pose or the same
+    two backgrounds for every z of a caption: each image alone looks real. Given the
+    spread of a group of images of one caption, it can. The trainer makes each group of
+    real images one class, and G's images of a group share that class's text
+    (``GANTrainer.next_batch``).
+
+    Args:
+        y: (B, C, H, W) D's image features; B a multiple of ``group``.
+
+    Returns:
+        (B, 1, H, W): for each image, its group's mean over (C, H, W) of the standard
+        deviation across the group, the same number at every position.
+    """
+    B, C, H, W = y.shape
+    if B % group:
+        raise ValueError(
+            f"D reads the spread of groups of {group} images (DCGANConfig.d_group_std) and "
+            f"got a batch of {B}: pass a multiple of {group}"
+        )
+    g = y.float().reshape(B // group, group, C, H, W)  # (B/G, G, C, H, W)
+    # sigma = sqrt(mean_G (y - mean_G y)^2 + eps), averaged over channels and positions
+    sigma = (g.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (B/G,)
+    spread = sigma.repeat_interleave(group)[:, None, None, None]  # (B, 1, 1, 1)
+    return spread.expand(B, 1, H, W).to(y.dtype)
 
 
 def set_text_statistics(net: nn.Module, embeddings: torch.Tensor) -> None:

@@ -90,6 +90,7 @@ from ..data.gan_data import (  # noqa: F401 - re-exported: chapters import them 
     draw_caption_picks,
     mismatching_indices,
     pick_captions,
+    same_class_groups,
     shapes_data,
     shapes_root_params,
 )
@@ -330,6 +331,21 @@ class GANTrainer:
             raise ValueError("d_pretrain_steps > 0 needs class labels (GANData.labels)")
         if config.cls and data.labels is None:
             raise ValueError(f"variant {config.variant!r} needs class labels (GANData.labels)")
+        group = model_config.d_group_std
+        if group and data.labels is None:
+            raise ValueError(
+                "d_group_std groups the images of a batch by class: it needs class labels "
+                "(GANData.labels)"
+            )
+        if group and config.batch_size % group:
+            raise ValueError(
+                f"batch_size {config.batch_size} is not a multiple of d_group_std {group}"
+            )
+        if group and config.interpolate and (config.batch_size // 2) % group:
+            raise ValueError(
+                f"GAN-INT's {config.batch_size // 2} midpoints are not a multiple of "
+                f"d_group_std {group}: choose a batch_size that is a multiple of {2 * group}"
+            )
         self.data = data
         self.model_config = model_config
         self.config = config
@@ -341,6 +357,13 @@ class GANTrainer:
         distributed.shard(config.batch_size, self.ctx)  # the batch must split evenly
         if config.interpolate:
             distributed.shard(config.batch_size // 2, self.ctx)
+        for part in (config.batch_size, config.batch_size // 2 if config.interpolate else 0):
+            if group and (part // self.ctx.world_size) % group:
+                raise ValueError(
+                    f"each of the {self.ctx.world_size} processes gets "
+                    f"{part // self.ctx.world_size} of {part} rows, not a multiple of "
+                    f"d_group_std {group}"
+                )
         # The tensors batches are gathered from: on the device (one copy, read each step)
         # or where the data live (a CPU or memory-mapped tensor, copied batch by batch).
         if data_on_device is None:
@@ -638,6 +661,10 @@ class GANTrainer:
         index = self.epoch_order(self.epoch)[pos * B : (pos + 1) * B]  # (B,) global
         if extra:
             index = torch.randint(0, len(self.data), (B,), generator=g)  # (B,) global
+        group = self.model_config.d_group_std
+        if group:
+            # [d_group_std: every G-th image of the slice, each with G - 1 more of its class]
+            index = same_class_groups(self.data.labels, index[::group], group, g)  # (B,)
         mine = self._rows(B)  # this process's rows of it
         H, W = self.images.shape[-2:]
         batch = {"x": self._pixels(index, draw_augment(B, H, W, S, g, c.flip), mine)}
@@ -647,7 +674,11 @@ class GANTrainer:
             pick = draw_caption_picks(B, C, c.captions_per_sample, g)  # (B, k)
             batch["h"] = self._text(index, pick, mine)  # (b, 1024)
         if c.cls:
-            wrong = mismatching_indices(self.data.labels, index, g)  # (B,) other classes
+            if group:  # one other class per group
+                wrong = mismatching_indices(self.data.labels, index[::group], g)  # (B/G,)
+                wrong = same_class_groups(self.data.labels, wrong, group, g)  # (B,)
+            else:
+                wrong = mismatching_indices(self.data.labels, index, g)  # (B,) other classes
             if c.mismatch == "image":
                 draws = draw_augment(B, H, W, S, g, c.flip)
                 batch["x_wrong"] = self._pixels(wrong, draws, mine)

@@ -106,6 +106,7 @@ def prepare(
     int_d: bool = False,
     int_keep_norm: bool = False,
     overrides: dict | None = None,
+    model_overrides: dict | None = None,
     embeddings_cache: str | os.PathLike | None = None,
     amp: bool = False,
     amp_dtype: str = "auto",
@@ -123,7 +124,8 @@ def prepare(
     ``embeddings_cache``: where the caption embeddings are kept (default: in ``out``); the
     file is checked against the encoder and the captions before it is reused.
     ``overrides``: other :class:`GANTrainConfig` fields of a new run (a dataset config's
-    ``decay_every``, ``captions_per_sample``, ...; :mod:`t2ilib.train.configs`).
+    ``decay_every``, ``captions_per_sample``, ...; :mod:`t2ilib.train.configs`), and
+    ``model_overrides`` other :class:`~t2ilib.models.dcgan.DCGANConfig` fields.
     ``context``: this process in a distributed run (:mod:`t2ilib.train.distributed`); only
     process 0 writes ``run.json``, and the others must call this after it has."""
     from ..text_encoder import load_text_encoder
@@ -195,6 +197,8 @@ def prepare(
         config = replace(config, int_keep_norm=True)
     if overrides:
         config = replace(config, **overrides)
+    if model_overrides:
+        model_config = replace(model_config, **model_overrides)
     trainer = GANTrainer(data, model_config, config, encoder=text_encoder, device=device, **options)
     if context is None or context.is_main:
         write_text_atomic(run_file, json.dumps(run, indent=1))
