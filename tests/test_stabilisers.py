@@ -421,3 +421,23 @@ def test_d_group_std_sees_groups_of_one_class_and_their_spread():
         GANTrainer(tiny_data(), model, replace(train, batch_size=6), device="cpu")
     with pytest.raises(ValueError, match="midpoints"):
         GANTrainer(tiny_data(), model, replace(train, batch_size=12, interpolate=True))
+
+
+def test_z_mixture_reads_z_as_a_draw_from_separate_components():
+    G = dcgan.Generator(replace(TINY, z_mixture=3))
+    z = torch.randn(50, TINY.nz, generator=torch.Generator().manual_seed(0))
+    c = z[:, :3].argmax(1)  # the component of each z: the largest of its first 3 numbers
+    want = G.mixture_means[c] + 0.5 * z  # z_mixture_std 0.5, the default
+    torch.testing.assert_close(G.latent(z), want)
+    assert "mixture_means" in G.state_dict() and G(z[:2], torch.randn(2, 16)).shape[0] == 2
+    # the centres are part of G's state, the same for every G of one K, and apart
+    again = dcgan.Generator(replace(TINY, z_mixture=3))
+    torch.testing.assert_close(G.mixture_means, again.mixture_means)
+    assert torch.cdist(G.mixture_means, G.mixture_means).topk(2, largest=False)[0][:, 1].min() > 1
+    plain = dcgan.Generator(TINY)
+    assert plain.mixture_means is None and torch.equal(plain.latent(z), z)
+    for bad in (1, TINY.nz + 1, -1):
+        with pytest.raises(ValueError, match="z_mixture"):
+            replace(TINY, z_mixture=bad)
+    with pytest.raises(ValueError, match="z_mixture_std"):
+        replace(TINY, z_mixture=3, z_mixture_std=0.0)

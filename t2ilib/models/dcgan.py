@@ -83,6 +83,9 @@ each did), kept for the exercises and for longer runs:
   images (:func:`group_std`, the minibatch standard deviation of Karras et al. 2018), and
   the trainer makes each group one class, so that D can see a G that draws one pose or
   too few backgrounds per caption.
+* ``z_mixture=K``: G reads z ~ N(0, I) as a draw from a mixture of K Gaussians with gaps
+  between them (:meth:`Generator.latent`), so that it can draw separate modes without a
+  discontinuity of its own.
 
 Initialisation (``init_weights``) is the authors' ``weights_init``: convolution weights
 N(0, 0.02), BN gamma N(1, 0.02), BN beta 0. Like the Lua function it leaves the Linear
@@ -128,6 +131,9 @@ class DCGANConfig(DictConfig):
     d_trunk: str = "dcgan"  # D's image trunk: "dcgan" (strided 4x4 convs) or "vgg" (see D_TRUNKS)
     d_group_std: int = 0  # > 0: D's last layer also reads how much each group of this many
     #                       consecutive images differs (minibatch std, Karras et al. 2018)
+    z_mixture: int = 0  # > 0: G reads z ~ N(0, I) as a draw from a mixture of this many
+    #                     Gaussians: z' = mu_c + z_mixture_std z, c = argmax of z's first K
+    z_mixture_std: float = 0.5  # the spread of each component (their centres: N(0, I))
 
     def __post_init__(self):
         if self.d_norm not in D_NORMS:
@@ -144,6 +150,17 @@ class DCGANConfig(DictConfig):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"DCGANConfig.{name} must be a positive integer, got {value!r}")
+        if (
+            not isinstance(self.z_mixture, int)
+            or self.z_mixture == 1
+            or not (0 <= self.z_mixture <= self.nz)
+        ):
+            raise ValueError(
+                f"DCGANConfig.z_mixture must be 0 (off) or 2 to nz ({self.nz}) components, "
+                f"got {self.z_mixture!r}"
+            )
+        if not self.z_mixture_std > 0:
+            raise ValueError(f"DCGANConfig.z_mixture_std must be > 0, got {self.z_mixture_std!r}")
         if not isinstance(self.d_group_std, int) or self.d_group_std < 0 or self.d_group_std == 1:
             raise ValueError(
                 "DCGANConfig.d_group_std must be 0 (off) or a group size of at least 2, "
@@ -373,8 +390,36 @@ class Generator(nn.Module):
         # state size: (B, 3, S, S)
         self.net = nn.Sequential(*layers)
         init_weights(self)
+        if c.z_mixture:
+            # K fixed centres mu_k ~ N(0, I), from a generator of their own (the global one
+            # draws the weights, which are then the same as without the mixture)
+            g = torch.Generator().manual_seed(c.z_mixture)
+            self.register_buffer("mixture_means", torch.randn(c.z_mixture, c.nz, generator=g))
+        else:
+            self.mixture_means = None
+
+    def latent(self, z: torch.Tensor) -> torch.Tensor:
+        """What G's first layer reads for noise z (B, nz): z itself, or with ``z_mixture`` K
+        a draw from a mixture of K Gaussians, of equal weight, whose centres lie apart.
+
+        ``z_mixture`` is not the paper's. A G that is continuous in z must spread some of
+        its images between any two modes it draws from one Gaussian; two close modes (on
+        Shapes, the silver and beige backgrounds) then merge into one. A mixture prior
+        (Gurumurthy et al. 2017's DeLiGAN learns one; these centres are fixed) has empty
+        space between its components, so G can draw K separate modes without a
+        discontinuity of its own. z stays N(0, I) outside G, so every sampler, the style
+        encoder S and the noise walks keep working: the component is c = argmax_k z_k over
+        z's first K numbers (K cones of equal probability), and
+
+            z' = mu_c + sigma * z,   sigma = z_mixture_std               (B, nz)
+        """
+        if self.mixture_means is None:
+            return z
+        c = z[:, : self.config.z_mixture].argmax(dim=1)  # (B,) the component of each z
+        return self.mixture_means[c].to(z.dtype) + self.config.z_mixture_std * z
 
     def forward(self, z: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        z = self.latent(z)  # (B, nz)
         if self.project is not None:
             if h is None:
                 raise ValueError("this Generator is conditional: pass a text embedding h")
