@@ -8,9 +8,10 @@ script measures both, along a training run and at its end:
 
 * ``trajectory``: every ``--every`` steps, for 600 captions of the training classes (30 per
   class) and one fixed z each: the share of G's images the judge reads as each
-  background (the data: 1/6 each); ``same_z``, how often G(z, t) and G(z, t') (t' another
-  of the 600 captions) have the same background, i.e. how far the background comes from z
-  alone; and ``pose_std``, the spread of the object's rotation over z for six captions
+  background (the data: 1/6 each) and ``colours``, the mean RGB of their top-left 3x3
+  corner (the data: ``shapes.BACKGROUNDS``); ``same_z``, how often G(z, t) and G(z, t')
+  (t' another of the 600 captions) have the same background, i.e. how far the background
+  comes from z alone; and ``pose_std``, the spread of the object's rotation over z for six captions
   (:func:`t2ilib.evaluate.style_roc.pose_spread`; real images: 11.5 degrees).
 * ``cones`` (runs with ``latent_classes``): how often the run's Qc tells which cone of z
   an image of G came from, clean, under noise and as it saw them in training, and the
@@ -97,8 +98,15 @@ class Coverage:
         bg_other = judging.predict(self.judge, generate(G, z, self.h[self.other]))["background"]
         shares = torch.bincount(bg, minlength=len(shapes.BACKGROUNDS)).float() / len(bg)
         pose = style_roc.pose_spread(G, self.encoder, list(style_roc.POSE_CAPTIONS), n=32)
+        # the mean RGB of the 3x3 top-left corner (background) of the images of each background
+        corner = (generate(G, z, self.h)[:, :, :3, :3].mean(dim=(2, 3)) + 1) * 127.5  # (N, 3)
+        colours = [
+            [round(float(v), 1) for v in corner[bg == k].mean(0)] if (bg == k).any() else None
+            for k in range(len(shapes.BACKGROUNDS))
+        ]
         return {
             "shares": [round(float(v), 4) for v in shares],
+            "colours": colours,
             "same_z": round(float((bg == bg_other).float().mean()), 4),
             "pose_std": round(float(pose["std"].mean()), 2),
         }

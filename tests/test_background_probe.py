@@ -44,6 +44,8 @@ def test_probe_trains_a_run_and_reads_it_back(tmp_path, capsys):
     assert [p["step"] for p in trained["trajectory"]] == [1, 2]
     point = trained["trajectory"][-1]
     assert len(point["shares"]) == 6 and sum(point["shares"]) == pytest.approx(1, abs=1e-3)
+    drawn = [c for c, share in zip(point["colours"], point["shares"], strict=True) if share]
+    assert len(point["colours"]) == 6 and all(0 <= v <= 255 for c in drawn for v in c)
     assert 0 <= point["same_z"] <= 1 and point["pose_std"] >= 0
     # the finished run, read again: the same G, the same fixed captions and noise
     assert read["trajectory"] == [point] and read["train_seconds"] is None

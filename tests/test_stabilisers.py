@@ -441,3 +441,18 @@ def test_z_mixture_reads_z_as_a_draw_from_separate_components():
             replace(TINY, z_mixture=bad)
     with pytest.raises(ValueError, match="z_mixture_std"):
         replace(TINY, z_mixture=3, z_mixture_std=0.0)
+
+
+def test_linear_output_trains_raw_and_samples_within_the_image_range():
+    G = dcgan.Generator(replace(TINY, g_output="linear"))
+    assert not any(isinstance(m, nn.Tanh) for m in G.modules())
+    with torch.no_grad():
+        G.net[-1].weight.mul_(1e4)  # an output far beyond [-1, 1], in both modes
+    z, h = torch.randn(4, TINY.nz), torch.randn(4, 16)
+    raw = G.train()(z, h)
+    assert raw.abs().max() > 1  # D trains on what G computes, beyond the range too
+    shown = G.eval()(z, h)
+    assert shown.min() >= -1 and shown.max() <= 1 and (shown.abs() == 1).any()
+    assert any(isinstance(m, nn.Tanh) for m in dcgan.Generator(TINY).modules())
+    with pytest.raises(ValueError, match="g_output"):
+        replace(TINY, g_output="sigmoid")

@@ -86,6 +86,9 @@ each did), kept for the exercises and for longer runs:
 * ``z_mixture=K``: G reads z ~ N(0, I) as a draw from a mixture of K Gaussians with gaps
   between them (:meth:`Generator.latent`), so that it can draw separate modes without a
   discontinuity of its own.
+* ``g_output="linear"``: no tanh at G's end (as StyleGAN's, Karras et al. 2019), so that
+  G's images beyond the data's range are not where its gradient vanishes; clamped to
+  [-1, 1] in eval mode.
 
 Initialisation (``init_weights``) is the authors' ``weights_init``: convolution weights
 N(0, 0.02), BN gamma N(1, 0.02), BN beta 0. Like the Lua function it leaves the Linear
@@ -108,6 +111,7 @@ IMAGE_SIZES = (32, 64)
 D_NORMS = ("batch", "spectral", "spectral-group")
 D_TRUNKS = ("dcgan", "vgg")
 D_POOLS = ("sum", "max")
+G_OUTPUTS = ("tanh", "linear")
 
 
 @dataclass(frozen=True)
@@ -134,12 +138,16 @@ class DCGANConfig(DictConfig):
     z_mixture: int = 0  # > 0: G reads z ~ N(0, I) as a draw from a mixture of this many
     #                     Gaussians: z' = mu_c + z_mixture_std z, c = argmax of z's first K
     z_mixture_std: float = 0.5  # the spread of each component (their centres: N(0, I))
+    g_output: str = "tanh"  # G's last activation: "tanh" (the paper's) or "linear" (none
+    #                         while training; clamped to [-1, 1] in eval mode)
 
     def __post_init__(self):
         if self.d_norm not in D_NORMS:
             raise ValueError(f"unknown d_norm {self.d_norm!r}; valid values are {D_NORMS}")
         if self.d_trunk not in D_TRUNKS:
             raise ValueError(f"unknown d_trunk {self.d_trunk!r}; valid values are {D_TRUNKS}")
+        if self.g_output not in G_OUTPUTS:
+            raise ValueError(f"unknown g_output {self.g_output!r}; valid values are {G_OUTPUTS}")
         if self.d_pool not in D_POOLS:
             raise ValueError(f"unknown d_pool {self.d_pool!r}; valid values are {D_POOLS}")
         if self.image_size not in IMAGE_SIZES:
@@ -386,7 +394,10 @@ class Generator(nn.Module):
             layers += [nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), bn(ngf), _g_act()]
             # state size: (B, ngf, 32, 32)
             last = ngf
-        layers += [nn.ConvTranspose2d(last, 3, 4, 2, 1, bias=False), nn.Tanh()]
+        layers.append(nn.ConvTranspose2d(last, 3, 4, 2, 1, bias=False))
+        # g_output "linear": no tanh, so an image beyond the data's range (darker than
+        # black, brighter than white) still gets a gradient back into it; see forward
+        layers += [nn.Tanh()] if c.g_output == "tanh" else []
         # state size: (B, 3, S, S)
         self.net = nn.Sequential(*layers)
         init_weights(self)
@@ -426,10 +437,14 @@ class Generator(nn.Module):
             t = self.project(h)  # LeakyReLU(W h + b): (B, nt)
             z = torch.cat([z, t], dim=1)  # [z, t]: (B, nz + nt)
         if not (self.config.conditional and self.config.g_cond_bn):
-            return self.net(z[:, :, None, None])  # (B, 3, S, S)
-        y = z[:, :, None, None]
-        for m in self.net:  # g_cond_bn: the conditional BatchNorms also read t
-            y = m(y, t) if isinstance(m, ConditionalBatchNorm2d) else m(y)
+            y = self.net(z[:, :, None, None])  # (B, 3, S, S)
+        else:
+            y = z[:, :, None, None]
+            for m in self.net:  # g_cond_bn: the conditional BatchNorms also read t
+                y = m(y, t) if isinstance(m, ConditionalBatchNorm2d) else m(y)
+        if self.config.g_output == "linear" and not self.training:
+            # [g_output "linear": D trains on the raw output; images are in [-1, 1]]
+            y = y.clamp(-1.0, 1.0)
         return y  # (B, 3, S, S)
 
 
