@@ -169,19 +169,26 @@ def mismatching_indices(
     raise RuntimeError("could not draw mismatching images")  # pragma: no cover
 
 
+class ClassIndex:
+    """The images of each class, sorted once: what :func:`same_class_groups` draws from."""
+
+    def __init__(self, labels: torch.Tensor):
+        self.labels = labels  # (N,)
+        self.order = torch.argsort(labels, stable=True)  # image indices sorted by class
+        self.counts = torch.bincount(labels)  # (classes,)
+        self.starts = torch.cumsum(self.counts, 0) - self.counts  # first position of each
+
+
 def same_class_groups(
-    labels: torch.Tensor, anchors: torch.Tensor, group: int, generator: torch.Generator
+    classes: ClassIndex, anchors: torch.Tensor, group: int, generator: torch.Generator
 ) -> torch.Tensor:
     """Each anchor followed by ``group - 1`` images of its class, drawn at random (with
     replacement, so an image may come twice): (len(anchors) * group,) indices, the groups
     of a D with ``d_group_std``."""
-    order = torch.argsort(labels, stable=True)  # image indices sorted by class
-    counts = torch.bincount(labels)  # (classes,)
-    starts = torch.cumsum(counts, 0) - counts  # (classes,) first position of each class
-    lab = labels[anchors]  # (A,)
+    lab = classes.labels[anchors]  # (A,)
     r = torch.rand(len(anchors), group - 1, generator=generator)  # (A, G - 1)
-    pos = starts[lab][:, None] + (r * counts[lab][:, None]).long()  # (A, G - 1)
-    return torch.cat([anchors[:, None], order[pos]], dim=1).reshape(-1)  # (A * G,)
+    pos = classes.starts[lab][:, None] + (r * classes.counts[lab][:, None]).long()  # (A, G - 1)
+    return torch.cat([anchors[:, None], classes.order[pos]], dim=1).reshape(-1)  # (A * G,)
 
 
 def shapes_data(

@@ -81,6 +81,7 @@ from torch import nn
 from .. import losses
 from ..config import DictConfig
 from ..data.gan_data import (  # noqa: F401 - re-exported: chapters import them from here
+    ClassIndex,
     GANData,
     apply_augment,
     augment,
@@ -347,6 +348,8 @@ class GANTrainer:
                 f"d_group_std {group}: choose a batch_size that is a multiple of {2 * group}"
             )
         self.data = data
+        # d_group_std: the images of each class, sorted once for the batches' groups
+        self.classes = ClassIndex(data.labels) if group else None
         self.model_config = model_config
         self.config = config
         self.encoder = encoder
@@ -664,7 +667,7 @@ class GANTrainer:
         group = self.model_config.d_group_std
         if group:
             # [d_group_std: every G-th image of the slice, each with G - 1 more of its class]
-            index = same_class_groups(self.data.labels, index[::group], group, g)  # (B,)
+            index = same_class_groups(self.classes, index[::group], group, g)  # (B,)
         mine = self._rows(B)  # this process's rows of it
         H, W = self.images.shape[-2:]
         batch = {"x": self._pixels(index, draw_augment(B, H, W, S, g, c.flip), mine)}
@@ -676,7 +679,7 @@ class GANTrainer:
         if c.cls:
             if group:  # one other class per group
                 wrong = mismatching_indices(self.data.labels, index[::group], g)  # (B/G,)
-                wrong = same_class_groups(self.data.labels, wrong, group, g)  # (B,)
+                wrong = same_class_groups(self.classes, wrong, group, g)  # (B,)
             else:
                 wrong = mismatching_indices(self.data.labels, index, g)  # (B,) other classes
             if c.mismatch == "image":
