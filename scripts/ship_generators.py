@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from t2ilib import measurements, profiles, shipped  # noqa: E402
 from t2ilib.evaluate import judge as judging  # noqa: E402
 from t2ilib.io import save_bundle  # noqa: E402
+from t2ilib.train import recipes  # noqa: E402
 from t2ilib.train import run as runs  # noqa: E402
 from t2ilib.train.ablation import parse_list  # noqa: E402
 from t2ilib.train.gan import VARIANTS  # noqa: E402
@@ -82,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         default=str(ROOT / "t2ilib" / "results" / f"shipped_{P.name}.jsonl"),
         help="JSON lines file the rows are appended to",
     )
+    p.add_argument(
+        "--recipe",
+        default=None,
+        help="training recipe (t2ilib.train.recipes; default: the profile's, stable); "
+        "named in the file: shapes-<variant>-<recipe>.pt",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mismatch", default="text", help="GAN-CLS's wrong pair (text, image)")
     p.add_argument("--lr-anneal", type=float, default=0.5)
@@ -104,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         variants = parse_list(args.variants, valid)
     except ValueError as e:
         p.error(f"--variants: {e}")
+    if args.recipe is not None and args.recipe not in recipes.RECIPES:
+        p.error(f"--recipe: {args.recipe!r} is not a recipe; valid: {', '.join(recipes.RECIPES)}")
     judge, judge_report = judging.load_judge(image_size=P.gan_image_size)
     real = judging.reference_images(P.gan_image_size)
     for variant in variants:
@@ -115,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             resume_steps=args.steps,
             variant=variant,
             seed=args.seed,
+            recipe=args.recipe,
             encoder=args.encoder,
             steps=args.steps,
             lr_anneal=args.lr_anneal,

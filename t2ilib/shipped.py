@@ -51,6 +51,7 @@ FORMAT = "t2ilib.generator"
 FORMAT_VERSION = 1
 ENCODER_FILE = "shapes-text-encoder.pt"
 PREFIX = "shapes-"
+DEFAULT_RECIPE = "stable"  # its files are named by their variant alone; others add the recipe
 REQUIRED = ("model_config", "train_config", "variant", "generator", "text_encoder", "label")
 
 
@@ -65,34 +66,38 @@ def file_name(variant: str, recipe: str) -> str:
 
 
 def _files(where: Path) -> dict[str, Path]:
-    """Shipped generators in ``where`` by name (the variant), in the paper's order."""
+    """Shipped generators in ``where`` by name (:func:`names`), in the paper's order."""
     if not where.is_dir():
         return {}
     from .train.gan import VARIANTS
 
-    out = {}
+    out, rank = {}, {}
+    order = list(VARIANTS)
     for p in where.glob(f"{PREFIX}*.pt"):
         if p.name == ENCODER_FILE:
             continue
-        name = p.stem[len(PREFIX) :].rsplit("-", 1)[0]  # shapes-gan-int-cls-stable -> gan-int-cls
+        # shapes-gan-int-cls-stable -> gan-int-cls; shapes-gan-int-cls-style -> gan-int-cls-style
+        variant, recipe = p.stem[len(PREFIX) :].rsplit("-", 1)
+        name = variant if recipe == DEFAULT_RECIPE else f"{variant}-{recipe}"
         out[name] = p
-    order = list(VARIANTS)
-    return dict(
-        sorted(
-            out.items(),
-            key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0]),
+        rank[name] = (
+            order.index(variant) if variant in order else len(order),
+            recipe != DEFAULT_RECIPE,
+            name,
         )
-    )
+    return {name: out[name] for name in sorted(out, key=rank.__getitem__)}
 
 
 def names(where: str | os.PathLike | None = None) -> list[str]:
-    """The variants shipped (in ``where``, default :func:`folder`)."""
+    """The generators shipped (in ``where``, default :func:`folder`): the variant's name
+    for a file of the ``stable`` recipe (``gan-int-cls``), the variant and the recipe for
+    another (``gan-int-cls-style``), in the paper's order of the variants."""
     return list(_files(Path(where) if where else folder()))
 
 
 def path(name: str, where: str | os.PathLike | None = None) -> Path:
-    """The file of shipped generator ``name`` (a variant); a clear error for an unknown
-    one, listing what is shipped."""
+    """The file of shipped generator ``name`` (one of :func:`names`); a clear error for
+    an unknown one, listing what is shipped."""
     files = _files(Path(where) if where else folder())
     if name not in files:
         shipped = ", ".join(files) or "none yet"

@@ -11,7 +11,8 @@ shape, colour and size t asks for; :func:`t2ilib.evaluate.style_roc.transfer_mea
 counts both with the judge.
 
 * :func:`prepare_images` brings any images to G's size, as training images are brought;
-* :func:`read_image` reads an image file of any format and size PIL reads;
+* :func:`read_image` reads an image file of any format and size PIL reads
+  (:func:`decode_image` the same from its bytes);
 * :func:`style_vectors` is s = S(x); :func:`transfer` is x_hat for every image and text;
 * :func:`style_encoder_for` finds the S of a G (in its checkpoint bundle, or a
   ``style.pt`` file) and refuses an S trained for another G.
@@ -70,13 +71,25 @@ def read_image(path: str | os.PathLike) -> torch.Tensor:
     frame of an animation), greyscale and palette images converted, transparency
     composited onto white. A missing file is a FileNotFoundError and a file PIL cannot
     read a ValueError, each one line naming the file."""
-    from PIL import Image, UnidentifiedImageError
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no image at {path}; pass an image file (PNG, JPEG, ...)")
+    return _decode(path, str(path))
+
+
+def decode_image(data: bytes, name: str = "the image") -> torch.Tensor:
+    """The bytes of an image file (an upload, say) as :func:`read_image` reads a file:
+    (3, H, W) uint8 RGB; bytes PIL cannot read are a ValueError naming ``name``."""
+    import io
+
+    return _decode(io.BytesIO(bytes(data)), name)
+
+
+def _decode(source, name: str) -> torch.Tensor:
+    from PIL import Image, UnidentifiedImageError
+
     try:
-        with Image.open(path) as im:
+        with Image.open(source) as im:
             im.load()
             if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
                 rgba = im.convert("RGBA")
@@ -86,7 +99,7 @@ def read_image(path: str | os.PathLike) -> torch.Tensor:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
         raise ValueError(
-            f"{path} is not an image PIL can read ({reason}); pass a PNG, JPEG or other image file"
+            f"{name} is not an image PIL can read ({reason}); pass a PNG, JPEG or other image file"
         ) from None
     import numpy as np
 

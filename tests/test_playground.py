@@ -2,6 +2,7 @@
 the images it produces are the ones the library's sampling and walks give for those values.
 """
 
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -145,5 +146,79 @@ def test_no_chapter_commits_widgets(path):
     assert not views, f"{len(views)} widget outputs committed"
     for c in code:
         source = "".join(c["source"])
-        if "playground.CaptionGrid(" in source or "playground.CaptionSlider(" in source:
+        if any(
+            f"playground.{w}(" in source for w in ("CaptionGrid", "CaptionSlider", "StyleTransfer")
+        ):
             assert "skip-execution" in c["metadata"].get("tags", []), source
+
+
+def _png_bytes(image: torch.Tensor) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image.permute(1, 2, 0).numpy()).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_style_transfer_draws_x_and_its_transfers_for_the_chosen_image(G):
+    from t2ilib import transfer
+    from t2ilib.models.style import StyleEncoder
+
+    enc, S = FakeEncoder(), StyleEncoder(TINY).eval()
+    gallery = torch.randint(0, 256, (3, 3, 40, 40), dtype=torch.uint8)  # any side
+    app = playground.StyleTransfer(G, S, enc, gallery, captions="a red circle; a blue star")
+    want = transfer.transfer(G, S, enc, gallery[:1], ["a red circle", "a blue star"])[0]
+    assert app.images.shape == (3, 3, 32, 32) and app.ncols == 3
+    torch.testing.assert_close(app.images[1:], want)  # G(S(x), phi(t)) for each caption
+    torch.testing.assert_close(app.images[0], transfer.prepare_images(gallery[:1], 32)[0])
+
+    app.index.value = 2  # another style image: the same captions, its style
+    torch.testing.assert_close(
+        app.images[1:],
+        transfer.transfer(G, S, enc, gallery[2:], ["a red circle", "a blue star"])[0],
+    )
+    app.captions.value = "a green square"
+    assert app.images.shape == (2, 3, 32, 32) and app.ncols == 2
+
+    # An upload (its bytes) becomes the style image; bytes that are no image say so.
+    own = torch.randint(0, 256, (3, 64, 48), dtype=torch.uint8)
+    app.use_image(_png_bytes(own), "mine.png")
+    assert app.source == "mine.png"
+    torch.testing.assert_close(
+        app.images[1:], transfer.transfer(G, S, enc, own[None], ["a green square"])[0]
+    )
+    before, updates = app.images, app.updates
+    app.use_image(b"not an image", "notes.txt")
+    assert "notes.txt is not an image" in app.message.value
+    assert app.images is before and app.updates == updates
+    app.captions.value = " ; "
+    assert "no caption" in app.message.value and app.images is before
+    app.captions.value = "a green square"
+    app.index.value = 0  # the slider brings the gallery back
+    assert app.source == "gallery image 0"
+
+    fig = app.figure()
+    assert row_labels(fig) == ["gallery image 0"]
+    drawn = torch.from_numpy(fig.axes[0].images[0].get_array().data)
+    assert torch.equal(drawn, torch.from_numpy(viz.image_grid(app.images, ncols=2)))
+    plt.close(fig)
+    fig = playground.transfer_figure(G, S, enc, gallery[:2], ["a red circle", "a blue star"])
+    assert row_labels(fig) == ["style image 0", "style image 1"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="gallery is empty"):
+        playground.StyleTransfer(G, S, enc, gallery[:0])
+
+
+def test_style_transfer_reads_what_the_upload_button_holds(G):
+    from t2ilib.models.style import StyleEncoder
+
+    app = playground.StyleTransfer(G, StyleEncoder(TINY).eval(), FakeEncoder(),
+                                   torch.zeros(1, 3, 32, 32, dtype=torch.uint8))  # fmt: skip
+    own = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+    # What ipywidgets 8 stores after an upload: a tuple of dicts with the file's bytes.
+    app.upload.value = ({"name": "up.png", "type": "image/png", "size": 1,
+                         "content": memoryview(_png_bytes(own)),
+                         "last_modified": datetime.datetime(2026, 1, 1)},)  # fmt: skip
+    assert app.source == "up.png" and app.updates == 2

@@ -60,6 +60,24 @@ def test_export_load_and_sample(runs, tmp_path, capsys):
     assert "gan-int-cls, recipe stable, 2 steps" in shipped.describe(file)
 
 
+def test_a_second_recipe_of_one_variant_is_shipped_beside_it(runs, tmp_path):
+    """The stable file keeps the variant's name; another recipe's adds the recipe."""
+    weights = tmp_path / "weights"
+    stable = shipped.export(runs["a"], weights)
+    enc = runs["a"].parent.parent / "enc0.pt"
+    out = tmp_path / "style_run"
+    args = ["train", "--variant", "gan-int-cls", "--recipe", "style", "--encoder", str(enc)]
+    assert main(args + TRAIN + ["--steps", "2", "--out", str(out)]) == 0
+    style = shipped.export(out / "checkpoint.pt", weights)
+    assert style.name == "shapes-gan-int-cls-style.pt"
+    assert shipped.names(weights) == ["gan-int-cls", "gan-int-cls-style"]
+    assert shipped.path("gan-int-cls", weights) == stable
+    G, _, blob = shipped.load(shipped.path("gan-int-cls-style", weights), "cpu")
+    assert blob["label"]["recipe"] == "style" and G.config.g_output == "linear"
+    assert G.config.z_mixture == 16 and blob["train_config"]["range_penalty"] > 0
+    assert shipped.sample(style, ["a red star"], n=2, device="cpu").abs().max() <= 1
+
+
 def test_one_encoder_for_all_and_errors(runs, tmp_path, capsys):
     weights = tmp_path / "w"
     file = shipped.export(runs["b"], weights)
@@ -94,7 +112,8 @@ def test_shipped_weights_fit_and_load():
     assert total <= 30e6, f"t2ilib/weights holds {total / 1e6:.1f} MB, over the 30 MB limit"
     for name in shipped.names():
         label = shipped.read(shipped.path(name))["label"]
-        assert label["variant"] == name and label["steps"] > 0 and "metrics" in label
+        assert name in (label["variant"], f"{label['variant']}-{label['recipe']}")
+        assert label["steps"] > 0 and "metrics" in label
         images = shipped.sample(name, ["a large blue star"], n=2, device="cpu")
         assert images.shape[0] == 2 and images.abs().max() <= 1
 

@@ -456,3 +456,34 @@ def test_linear_output_trains_raw_and_samples_within_the_image_range():
     assert any(isinstance(m, nn.Tanh) for m in dcgan.Generator(TINY).modules())
     with pytest.raises(ValueError, match="g_output"):
         replace(TINY, g_output="sigmoid")
+
+
+def test_range_penalty_is_the_squared_excess_beyond_the_image_range():
+    x = torch.tensor([-3.0, -1.0, 0.0, 0.5, 1.0, 2.0]).view(1, 1, 2, 3)
+    assert float(losses.range_penalty(x)) == pytest.approx((2**2 + 1**2) / 6)
+    inside = torch.rand(2, 3, 4, 4, requires_grad=True) * 2 - 1
+    assert float(losses.range_penalty(inside)) == 0.0
+    assert float(losses.range_penalty(x, limit=1.5)) == pytest.approx((1.5**2 + 0.5**2) / 6)
+    with pytest.raises(ValueError, match="range_penalty"):
+        replace(tiny_config(), range_penalty=-1.0)
+    with pytest.raises(ValueError, match="range_limit"):
+        replace(tiny_config(), range_limit=0.0)
+
+
+def test_range_penalty_pulls_a_linear_g_back_into_the_image_range():
+    model, train = recipes.apply("stable", TINY, tiny_config())
+    model = replace(model, g_output="linear")
+    z, h = torch.randn(8, TINY.nz), torch.randn(8, 16)
+
+    def excess_after(weight: float) -> float:
+        torch.manual_seed(0)
+        t = GANTrainer(
+            tiny_data(), model, replace(train, max_steps=10, range_penalty=weight), device="cpu"
+        )
+        with torch.no_grad():
+            t.G.net[-1].weight.mul_(30)  # images far beyond [-1, 1]
+        t.train(progress=False)
+        with torch.no_grad():
+            return float(losses.range_penalty(t.G.train()(z, h)))
+
+    assert excess_after(100.0) < 0.5 * excess_after(0.0)

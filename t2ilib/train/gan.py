@@ -63,7 +63,10 @@ the cLR term of Zhu et al. 2017's BicycleGAN). ``latent_classes`` is InfoGAN's c
 code read off z instead of added to it: z's first K numbers split z-space into K cones of
 equal probability (c = argmax_k z_k), an encoder Qc learns with G to tell from G(z, h)
 which cone z came from, and G is rewarded when it can; z stays N(0, I), so every sampler
-and the style encoder are unchanged.
+and the style encoder are unchanged. ``range_penalty`` goes with G's linear output
+(``DCGANConfig.g_output="linear"``): G pays the squared excess of its pixels beyond
++-``range_limit`` (:func:`t2ilib.losses.range_penalty`), where a tanh would have bounded
+them.
 """
 
 from __future__ import annotations
@@ -197,6 +200,9 @@ class GANTrainConfig(DictConfig):
     #                       Gaussian noise of std latent_noise, so that G cannot hide the
     #                       cone in fine pixel patterns (measured: it does; see doc)
     latent_noise: float = 0.0
+    range_penalty: float = 0.0  # > 0: weight of G's penalty on pixels beyond +-range_limit
+    #                             (for G with a linear output: DCGANConfig.g_output)
+    range_limit: float = 1.0  # where that penalty starts (the data's range is [-1, 1])
     latent_regression: float = 0.0  # > 0: weight of G's latent regression term: an encoder
     #                                 Q, trained with G, must read z back from G(z, h)
     #                                 (InfoGAN's term for all of z; see doc)
@@ -226,12 +232,15 @@ class GANTrainConfig(DictConfig):
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.lr_anneal <= 1.0:
             raise ValueError(f"lr_anneal must be in [0, 1], got {self.lr_anneal}")
-        if min(self.r1_gamma, self.mode_seeking, self.matching_weight, self.latent_regression) < 0:
+        weights = (self.r1_gamma, self.mode_seeking, self.matching_weight)
+        if min(*weights, self.latent_regression, self.range_penalty) < 0:
             raise ValueError(
-                "r1_gamma, mode_seeking, matching_weight and latent_regression must be >= 0, "
-                f"got {self.r1_gamma}, {self.mode_seeking}, {self.matching_weight}, "
-                f"{self.latent_regression}"
+                "r1_gamma, mode_seeking, matching_weight, latent_regression and range_penalty "
+                f"must be >= 0, got {self.r1_gamma}, {self.mode_seeking}, "
+                f"{self.matching_weight}, {self.latent_regression}, {self.range_penalty}"
             )
+        if not self.range_limit > 0:
+            raise ValueError(f"range_limit must be > 0, got {self.range_limit}")
         if self.latent_classes < 0 or self.latent_classes == 1 or self.latent_class_weight < 0:
             raise ValueError(
                 "latent_classes must be 0 (off) or at least 2 and latent_class_weight >= 0, "
@@ -823,6 +832,10 @@ class GANTrainer:
                 else:
                     l_ms = losses.mode_seeking(fake[:k], fake2, z[:k], z2)
                 g_loss = g_loss + c.mode_seeking * l_ms
+            if c.range_penalty > 0:
+                # [range penalty, for G with a linear output: L_G += w mean max(|x| - l, 0)^2,
+                #  so that no image drifts far beyond [-1, 1] where D does not pull it back]
+                g_loss = g_loss + c.range_penalty * losses.range_penalty(fake, c.range_limit)
             if c.latent_regression > 0:
                 # [latent regression (InfoGAN's term, Chen et al. 2016, for all of z): Q and G
                 #  both minimise L_z = 1/nz ||z - Q(G(z, h))||^2;  L_G += lambda L_z]
