@@ -90,12 +90,13 @@ GRID = 51  # false positive rates at which each ROC curve is stored
 
 def source_of(generator: str) -> tuple[str, Path]:
     """(short name, file) of a shipped name, a shipped file or a checkpoint."""
-    if generator in shipped.names():
+    every = shipped.names(every=True)
+    if generator in every:
         return generator, shipped.path(generator)
     path = Path(generator)
     if not path.is_file():
         raise FileNotFoundError(
-            f"{generator} is neither a shipped generator ({', '.join(shipped.names())}) nor a "
+            f"{generator} is neither a shipped generator ({', '.join(every)}) nor a "
             "file; pass a name, a shipped file or a `python -m t2ilib train` checkpoint"
         )
     return (path.parent.name if path.name == "checkpoint.pt" else path.stem), path

@@ -513,10 +513,10 @@ def _add_generator_source(p) -> None:
     which.add_argument(
         "--checkpoint", help="OUT/checkpoint.pt written by train (or a shipped generator file)"
     )
-    shipped_names = ", ".join(shipped.names()) or "none in this copy"
+    shipped_names = ", ".join(shipped.names(every=True)) or "none in this copy"
     which.add_argument(
         "--pretrained",
-        metavar="VARIANT",
+        metavar="NAME",
         help=f"a generator shipped with t2ilib, trained on Shapes ({shipped_names})",
     )
 

@@ -25,6 +25,7 @@ Usage::
 
     from t2ilib import shipped
     shipped.names()                               # ['gan', 'gan-cls', ...]
+    shipped.names(every=True)                     # ... and 'gan-int-cls-style'
     images = shipped.sample("gan-int-cls", ["a large blue star"], n=8)
     print(shipped.describe("gan-int-cls"))       # how it was trained, what it scores
 
@@ -66,7 +67,7 @@ def file_name(variant: str, recipe: str) -> str:
 
 
 def _files(where: Path) -> dict[str, Path]:
-    """Shipped generators in ``where`` by name (:func:`names`), in the paper's order."""
+    """Every shipped generator in ``where`` by name (:func:`names`), in the paper's order."""
     if not where.is_dir():
         return {}
     from .train.gan import VARIANTS
@@ -88,11 +89,14 @@ def _files(where: Path) -> dict[str, Path]:
     return {name: out[name] for name in sorted(out, key=rank.__getitem__)}
 
 
-def names(where: str | os.PathLike | None = None) -> list[str]:
-    """The generators shipped (in ``where``, default :func:`folder`): the variant's name
-    for a file of the ``stable`` recipe (``gan-int-cls``), the variant and the recipe for
-    another (``gan-int-cls-style``), in the paper's order of the variants."""
-    return list(_files(Path(where) if where else folder()))
+def names(where: str | os.PathLike | None = None, *, every: bool = False) -> list[str]:
+    """The generators shipped (in ``where``, default :func:`folder`), in the paper's order
+    of the variants: one per variant, of the book's ``stable`` recipe, each named by its
+    variant (``gan-int-cls``); with ``every``, also those of other recipes, named by the
+    variant and the recipe (``gan-int-cls-style``, chapter 7's). :func:`path` and
+    :func:`load` take either kind of name."""
+    files = _files(Path(where) if where else folder())
+    return [n for n, p in files.items() if every or p.stem.endswith(f"-{DEFAULT_RECIPE}")]
 
 
 def path(name: str, where: str | os.PathLike | None = None) -> Path:

@@ -70,7 +70,8 @@ def test_a_second_recipe_of_one_variant_is_shipped_beside_it(runs, tmp_path):
     assert main(args + TRAIN + ["--steps", "2", "--out", str(out)]) == 0
     style = shipped.export(out / "checkpoint.pt", weights)
     assert style.name == "shapes-gan-int-cls-style.pt"
-    assert shipped.names(weights) == ["gan-int-cls", "gan-int-cls-style"]
+    assert shipped.names(weights) == ["gan-int-cls"]  # one per variant, the stable recipe
+    assert shipped.names(weights, every=True) == ["gan-int-cls", "gan-int-cls-style"]
     assert shipped.path("gan-int-cls", weights) == stable
     G, _, blob = shipped.load(shipped.path("gan-int-cls-style", weights), "cpu")
     assert blob["label"]["recipe"] == "style" and G.config.g_output == "linear"
@@ -110,7 +111,7 @@ def test_shipped_weights_fit_and_load():
     folder = shipped.folder()
     total = sum(p.stat().st_size for p in folder.glob("*.pt")) if folder.is_dir() else 0
     assert total <= 30e6, f"t2ilib/weights holds {total / 1e6:.1f} MB, over the 30 MB limit"
-    for name in shipped.names():
+    for name in shipped.names(every=True):
         label = shipped.read(shipped.path(name))["label"]
         assert name in (label["variant"], f"{label['variant']}-{label['recipe']}")
         assert label["steps"] > 0 and "metrics" in label
@@ -123,7 +124,7 @@ def test_resolve_takes_a_file_or_a_shipped_name(tmp_path):
     file = tmp_path / "checkpoint.pt"
     file.write_bytes(b"")
     assert shipped.resolve(file) == file and shipped.resolve(str(file)) == file
-    for name in shipped.names():
+    for name in shipped.names(every=True):
         assert shipped.resolve(name) == shipped.path(name)
     with pytest.raises(ValueError, match="no shipped generator called 'runs/missing.pt'"):
         shipped.resolve("runs/missing.pt")

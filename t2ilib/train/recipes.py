@@ -164,8 +164,8 @@ RECIPES: dict[str, Recipe] = {
     # stable, and three changes that make G draw every background of Shapes from z, so
     # that style transfer can keep it (chapter 7; measured in the docstring above)
     "style": Recipe(
-        "stable, and G with a linear output (its pixels penalised beyond +-1.5) that reads "
-        "z as a draw from a mixture of 16 Gaussians",
+        "stable, and G with a linear output (its pixels penalised beyond +-1.5) "
+        "that reads z as a draw from a mixture of 16 Gaussians",
         model={**_STABLE.model, "g_output": "linear", "z_mixture": 16},
         train={**_STABLE.train, "range_penalty": 1.0, "range_limit": 1.5},
     ),
