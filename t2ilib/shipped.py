@@ -78,7 +78,10 @@ def _files(where: Path) -> dict[str, Path]:
         if p.name == ENCODER_FILE:
             continue
         # shapes-gan-int-cls-stable -> gan-int-cls; shapes-gan-int-cls-style -> gan-int-cls-style
-        variant, recipe = p.stem[len(PREFIX) :].rsplit("-", 1)
+        parts = p.stem[len(PREFIX) :].rsplit("-", 1)
+        if len(parts) != 2:  # not a name export writes (shapes-<variant>-<recipe>.pt)
+            continue
+        variant, recipe = parts
         name = variant if recipe == DEFAULT_RECIPE else f"{variant}-{recipe}"
         out[name] = p
         rank[name] = (

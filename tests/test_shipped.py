@@ -72,6 +72,8 @@ def test_a_second_recipe_of_one_variant_is_shipped_beside_it(runs, tmp_path):
     assert style.name == "shapes-gan-int-cls-style.pt"
     assert shipped.names(weights) == ["gan-int-cls"]  # one per variant, the stable recipe
     assert shipped.names(weights, every=True) == ["gan-int-cls", "gan-int-cls-style"]
+    (weights / "shapes-notes.pt").write_bytes(b"")  # no variant-recipe name: not a generator
+    assert shipped.names(weights, every=True) == ["gan-int-cls", "gan-int-cls-style"]
     assert shipped.path("gan-int-cls", weights) == stable
     G, _, blob = shipped.load(shipped.path("gan-int-cls-style", weights), "cpu")
     assert blob["label"]["recipe"] == "style" and G.config.g_output == "linear"
