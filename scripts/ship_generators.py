@@ -20,6 +20,12 @@ length-kept midpoints (``--int-keep-norm``), one run at a time (chapter 6)::
         --int-loss bce --int-keep-norm --encoder runs/attrenc/encoder/text_encoder.pt \\
         --runs runs/ship5
 
+``shapes-gan-int-cls-style.pt``, the GAN-INT-CLS of the ``style`` recipe (chapter 7)::
+
+    T2I_PROFILE=cpu python scripts/ship_generators.py --variants gan-int-cls \\
+        --recipe style --steps 4000 --int-loss bce --int-keep-norm \\
+        --encoder runs/attrenc/encoder/text_encoder.pt --runs runs/ship6
+
 (A GAN-INT-CLS trained for 8,000 steps with the hinge loss on the midpoints too collapsed
 at about step 3,500: see ``scripts/gan_int_probe.py`` and chapter 6.)
 
@@ -85,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--recipe",
+        choices=tuple(recipes.RECIPES),
         default=None,
         help="training recipe (t2ilib.train.recipes; default: the profile's, stable); "
         "named in the file: shapes-<variant>-<recipe>.pt",
@@ -111,8 +118,6 @@ def main(argv: list[str] | None = None) -> int:
         variants = parse_list(args.variants, valid)
     except ValueError as e:
         p.error(f"--variants: {e}")
-    if args.recipe is not None and args.recipe not in recipes.RECIPES:
-        p.error(f"--recipe: {args.recipe!r} is not a recipe; valid: {', '.join(recipes.RECIPES)}")
     judge, judge_report = judging.load_judge(image_size=P.gan_image_size)
     real = judging.reference_images(P.gan_image_size)
     for variant in variants:
