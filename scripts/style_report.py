@@ -25,7 +25,12 @@ train the same S and measure the same numbers.
    colour and size, which the caption names (AUC near 0.5 for a disentangled S). Baselines:
    the same AUCs for an untrained S (its initial weights, seed ``--seed``) and for the raw
    pixels (cosine of the flattened images): a background covers most of an image, so even
-   these separate it.
+   these separate it. ``auc_same_background``: the position and pose AUCs (and position on
+   ``anywhere`` images) over the pairs that share a background only: the paper's cosine
+   over all of s also mixes in the background, which this holds fixed.
+   ``variance_shares``: the fraction of the spread of S's vectors on those images that each
+   attribute accounts for (:func:`t2ilib.evaluate.style_roc.variance_shares`; position also
+   on ``anywhere`` images): the cosine sees an attribute only as far as it moves s.
 3. **Transfer.** x_hat = G(S(x), phi(t)) for ``--transfer-images`` real images (seed 2)
    and captions of another training class
    (:func:`t2ilib.evaluate.style_roc.transfer_measurement`): how often the judge reads x's
@@ -76,6 +81,7 @@ from t2ilib.models.style import (  # noqa: E402
     load_style_encoder,
 )
 from t2ilib.train import style as style_training  # noqa: E402
+from t2ilib.transfer import style_vectors  # noqa: E402
 
 # Issue 11's targets, and the value of the row each is read from.
 TARGETS = {
@@ -192,6 +198,20 @@ def report(
     anywhere = Shapes(roc_images, split="all", image_size=size, seed=ROC_SEED, layout="anywhere")
     moved = style_roc.disentangling(S, anywhere.images, anywhere.attributes, styles=("position",))
     found["position_anywhere"] = moved["position"]
+    # The same with the background held fixed (pairs that share it): how well S reads the
+    # position and the pose apart from the background, which the cosine over all of s mixes in
+    held = style_roc.disentangling(
+        S, real.images, real.attributes, styles=("position", "rotation"), given=("background",)
+    )
+    held["position_anywhere"] = style_roc.disentangling(
+        S, anywhere.images, anywhere.attributes, styles=("position",), given=("background",)
+    )["position"]
+    # How much of the spread of S's vectors each attribute accounts for: the cosine sees an
+    # attribute in proportion to its share (style_roc.variance_shares)
+    shares = style_roc.variance_shares(style_vectors(S, real.images), real.attributes)
+    shares["position_anywhere"] = style_roc.variance_shares(
+        style_vectors(S, anywhere.images), anywhere.attributes
+    )["position"]
 
     # Baselines: an untrained S (the same architecture, its initial weights) and raw pixels
     torch.manual_seed(seed)
@@ -281,6 +301,8 @@ def report(
         "style": style_facts,
         "roc_images": roc_images,
         "auc": auc,
+        "auc_same_background": {k: finite(r["auc"]) for k, r in held.items()},
+        "variance_shares": {k: finite(v) for k, v in shares.items()},
         "auc_untrained_S": {k: finite(r["auc"]) for k, r in untrained.items()},
         "auc_pixels": auc_pixels,
         "pairs": pairs,

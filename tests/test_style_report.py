@@ -2,6 +2,7 @@
 disentangling ROC, transfer against random z, and scripts/style_report.py end to end."""
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -58,6 +59,35 @@ def test_disentangling_controls_content(monkeypatch):
         style_roc.disentangling(None, ds.images, ds.attributes, controls=("background",))
 
 
+def test_disentangling_given_holds_a_style_fixed(monkeypatch):
+    ds = Shapes(80, image_size=32, seed=3, layout="anywhere")
+    a = ds.attributes
+    # s = [10 x one-hot background, position]: over every pair the background drowns the
+    # position; over the pairs that share a background the position is all that differs.
+    s = torch.cat([10 * torch.nn.functional.one_hot(a["background"], 6).float(), a["position"]], 1)
+    monkeypatch.setattr(style_roc, "style_vectors", lambda S, images: s)
+    every = style_roc.disentangling(None, ds.images, a, styles=("position",))["position"]
+    held = style_roc.disentangling(
+        None, ds.images, a, styles=("position",), controls=("shape",), given=("background",)
+    )
+    i, j = style_roc.pair_indices(80)
+    shared = int((a["background"][i] == a["background"][j]).sum())
+    pos = held["position"]
+    assert pos["same_pairs"] + pos["different_pairs"] == shared
+    assert held["shape"]["same_pairs"] + held["shape"]["different_pairs"] == shared
+    assert every["same_pairs"] + every["different_pairs"] == 80 * 79 // 2
+    # by hand: the cosine's AUC over the shared pairs only
+    cos = style_roc.pair_cosine(s)
+    keep = a["background"][i] == a["background"][j]
+    same = style_roc.same_style(a, "position")[keep]
+    assert pos["auc"] == pytest.approx(style_roc.auc(cos[keep], same))
+    assert pos["auc"] > every["auc"] + 0.1, (pos["auc"], every["auc"])
+    with pytest.raises(ValueError, match="both measured and given"):
+        style_roc.disentangling(None, ds.images, a, given=("background",))
+    with pytest.raises(ValueError, match="unknown given style"):
+        style_roc.disentangling(None, ds.images, a, styles=("position",), given=("shape",))
+
+
 def test_transfer_measurement_reports_random_z_content():
     class FakeEncoder:
         def embed(self, captions):
@@ -111,6 +141,12 @@ def test_style_report_writes_a_row_and_reuses_S(tiny_run, capsys):
     # The centred layout: every object at the centre, so no pair has another position.
     assert first["auc"]["position"] is None and first["targets"]["auc_position"]["met"] is None
     assert 0 <= first["auc"]["position_anywhere"] <= 1
+    held = first["auc_same_background"]
+    assert set(held) == {"position", "rotation", "position_anywhere"}
+    assert held["position"] is None and 0 <= held["position_anywhere"] <= 1
+    shares = first["variance_shares"]
+    assert set(shares) == {"background", "position", "shape", "colour", "size", "position_anywhere"}
+    assert shares["position"] is None and 0 <= shares["background"] <= 1
     assert set(first["auc"]) >= {"background", "rotation", "colour", "shape", "size"}
     assert len(first["roc"]["background"]) == style_report.GRID
     assert set(first["background_diagnostics"]) == {"shares", "same_z", "own_images", "n"}
@@ -194,3 +230,36 @@ def test_style_report_reads_no_pose_for_a_layout_that_moves_objects(tiny_run):
     assert row["layout"] == "anywhere" and row["pose"]["std_mean"] is None
     assert "read_rotation" in row["pose"]["note"]
     assert 0 <= row["auc"]["position"] <= 1  # positions vary: this AUC is measured
+
+
+def test_variance_shares_read_back_ideal_vectors():
+    a = Shapes(400, image_size=32, seed=3, layout="anywhere").attributes
+    s = style_roc.ideal_style_vectors(a, 0.5, 0.3)  # linear position code
+    shares = style_roc.variance_shares(s, a)
+    assert shares["background"] == pytest.approx(0.5, abs=0.03)
+    assert shares["position"] == pytest.approx(0.3, abs=0.03)
+    for name in ("shape", "colour", "size"):  # drawn independently of the style
+        assert shares[name] < 0.05, (name, shares[name])
+    centred = Shapes(50, image_size=32, seed=3).attributes
+    assert math.isnan(style_roc.variance_shares(torch.randn(50, 4), centred)["position"])
+    with pytest.raises(ValueError, match="add up to at most 1"):
+        style_roc.ideal_style_vectors(a, 0.8, 0.3)
+    with pytest.raises(ValueError, match="unknown position code"):
+        style_roc.ideal_style_vectors(a, 0.5, 0.3, code="grid")
+
+
+def test_cosine_sees_a_linear_position_code_poorly():
+    # The measured claim of chapter 7: with the background read perfectly, a linear
+    # position code cannot reach a position AUC of 0.8 with a background AUC of 0.9, a
+    # place code can.
+    a = Shapes(600, image_size=32, seed=1, layout="anywhere").attributes
+    same_pos, same_bg = (style_roc.same_style(a, k) for k in ("position", "background"))
+
+    def aucs(code, b, p):
+        cos = style_roc.pair_cosine(style_roc.ideal_style_vectors(a, b, p, code=code))
+        return style_roc.auc(cos, same_pos), style_roc.auc(cos, same_bg)
+
+    linear = [aucs("linear", 1 - p, p) for p in (0.2, 0.4, 0.5, 0.6)]
+    assert max(pos for pos, bg in linear if bg >= 0.9) < 0.8, linear
+    pos, bg = aucs("place", 0.4, 0.3)
+    assert pos >= 0.8 and bg >= 0.9, (pos, bg)

@@ -224,6 +224,7 @@ def disentangling(
     styles: tuple[str, ...] = STYLE_ATTRIBUTES,
     thresholds: dict[str, float] | None = None,
     controls: tuple[str, ...] = (),
+    given: tuple[str, ...] = (),
 ) -> dict[str, dict]:
     """The paper's disentangling ROC curves (section 5.2) for real images of known style.
 
@@ -239,26 +240,42 @@ def disentangling(
         controls: content attributes of :data:`CONTENT_ATTRIBUTES` measured the same way
             (pairs with the same value vs a different one). The caption names them, so a
             style vector that leaves content to the text scores an AUC near 0.5 for them.
+        given: style attributes held fixed: only pairs that share them (as
+            :func:`same_style` reads "share") are judged. The paper's experiment uses every
+            pair (``given=()``), so each style's AUC also pays for the style vector's other
+            parts: with ``given=("background",)`` the position AUC says how well S reads the
+            position apart from the background, which covers most of an image. Not for an
+            attribute that is itself measured.
 
     Returns:
         For each style (and control) a dict: ``auc`` (float), ``fpr`` and ``tpr`` ((T + 1,)
         each, the curve), ``same_pairs`` and ``different_pairs`` (ints): the cosine
         similarity of the predicted style vectors as a detector of pairs with the same style
-        (the pairs :func:`pair_mask` keeps).
+        (the pairs :func:`pair_mask` keeps that share the ``given`` attributes).
     """
     thresholds = {**THRESHOLDS, **(thresholds or {})}
-    cos = pair_cosine(style_vectors(S, images))  # (P,)
-    out = {}
     unknown = [name for name in controls if name not in CONTENT_ATTRIBUTES]
     if unknown:
         raise ValueError(f"unknown content attribute(s) {unknown}; valid: {CONTENT_ATTRIBUTES}")
+    unknown = [name for name in given if name not in STYLE_ATTRIBUTES]
+    if unknown:
+        raise ValueError(f"unknown given style attribute(s) {unknown}; valid: {STYLE_ATTRIBUTES}")
+    both = [name for name in given if name in styles]
+    if both:
+        raise ValueError(f"{both} cannot be both measured and given (held fixed)")
+    cos = pair_cosine(style_vectors(S, images))  # (P,)
+    # Pairs that share every given attribute: (P,) bool
+    held = torch.ones_like(cos, dtype=torch.bool)
+    for name in given:
+        held &= same_style(attributes, name, thresholds.get(name))
+    out = {}
     for name in (*styles, *controls):
-        if name in controls:  # content: the same value, every pair judged
+        if name in controls:  # content: the same value, every (held) pair judged
             i, j = pair_indices(len(attributes[name]))
-            keep = torch.ones(len(i), dtype=torch.bool)
-            same = attributes[name][i] == attributes[name][j]
+            keep = held.clone()
+            same = (attributes[name][i] == attributes[name][j])[keep]
         else:
-            keep = pair_mask(attributes, name)
+            keep = pair_mask(attributes, name) & held
             same = same_style(attributes, name, thresholds.get(name))[keep]
         cos_kept = cos[keep]
         fpr, tpr = roc_curve(cos_kept, same)
@@ -270,6 +287,123 @@ def disentangling(
             "different_pairs": int((~same).sum()),
         }
     return out
+
+
+def _unit_power(v: torch.Tensor) -> torch.Tensor:
+    """``v`` (N, D) centred over its rows and scaled to a mean squared norm of 1."""
+    v = v - v.mean(dim=0)
+    return v / v.pow(2).sum(dim=1).mean().sqrt().clamp(min=1e-12)
+
+
+def position_features(position: torch.Tensor) -> torch.Tensor:
+    """(N, 6) least-squares features of a position: 1, x, y, x^2, y^2, x y (a smooth,
+    non-linear reading of where the object is; ``position`` (N, 2) in image sides)."""
+    x, y = position.double().unbind(dim=1)
+    return torch.stack([torch.ones_like(x), x, y, x * x, y * y, x * y], dim=1)
+
+
+def variance_shares(s: torch.Tensor, attributes: dict[str, torch.Tensor]) -> dict[str, float]:
+    """How much of the spread of style vectors each ground-truth attribute accounts for.
+
+    The cosine of :func:`pair_cosine` compares whole vectors, so an attribute that moves s
+    a little is drowned by one that moves it a lot. Each share is the fraction of the total
+    variance of s, sum_i |s_i - mean(s)|^2, that the attribute explains:
+
+        share(a) = 1 - sum_i |s_i - f_a(i)|^2 / sum_i |s_i - mean(s)|^2,
+
+    with f_a(i) the mean s of the images with i's value of a (background, shape, colour,
+    size), or for ``position`` the least-squares fit of s on :func:`position_features`.
+    Shares of different attributes overlap only as far as the attributes are correlated;
+    on Shapes they are drawn independently.
+
+    Args:
+        s: (N, D) style vectors of N real images.
+        attributes: their ground truth (a Shapes dataset's ``attributes``).
+
+    Returns:
+        {attribute: share in [0, 1]} for ``background``, ``position`` (NaN when every
+        object sits at one place, the ``centred`` layout), ``shape``, ``colour``, ``size``.
+    """
+    s = s.double()
+    residual_total = (s - s.mean(dim=0)).pow(2).sum()  # sum_i |s_i - mean(s)|^2
+    out = {}
+    for name in ("background", "position", *CONTENT_ATTRIBUTES):
+        value = attributes[name]
+        if name == "position":
+            if float(value.double().std(dim=0).max()) < 1e-6:
+                out[name] = math.nan
+                continue
+            X = position_features(value)  # (N, 6)
+            fit = X @ torch.linalg.lstsq(X, s).solution  # (N, D)
+        else:
+            fit = torch.zeros_like(s)
+            for v in value.unique():
+                rows = value == v
+                fit[rows] = s[rows].mean(dim=0)
+        out[name] = float(1 - (s - fit).pow(2).sum() / residual_total.clamp(min=1e-12))
+    return out
+
+
+def ideal_style_vectors(
+    attributes: dict[str, torch.Tensor],
+    background: float,
+    position: float,
+    *,
+    code: str = "linear",
+    rest_dims: int = 20,
+    grid: int = 8,
+    width: float = 0.1,
+    seed: int = 0,
+) -> torch.Tensor:
+    """Style vectors made to order, to see what the cosine of :func:`disentangling` can
+    and cannot see: s = [sqrt(b) B, sqrt(p) P, sqrt(1 - b - p) R], with
+
+    * B: the background as a one-hot vector (6 dims), the code an S has when it reads the
+      six backgrounds perfectly (backgrounds equally far apart);
+    * P: the position, ``code="linear"``: (x, y) itself (2 dims), the code an S that
+      inverts a G which moves its object smoothly with z has; ``code="place"``: how close
+      the object is to each of ``grid`` x ``grid`` points spread over the positions,
+      exp(-d^2 / (2 width^2)) (normalised), one "place cell" per point;
+    * R: Gaussian numbers (``rest_dims``) that say nothing, the part of S's vector no
+      style explains.
+
+    Each part is centred and scaled to a mean squared norm of 1, so ``background`` b and
+    ``position`` p are the parts' shares of the variance (:func:`variance_shares` reads
+    them back); b + p <= 1.
+
+    Returns:
+        (N, 6 + P + rest_dims) float.
+    """
+    if code not in ("linear", "place"):
+        raise ValueError(f"unknown position code {code!r}; valid: 'linear', 'place'")
+    if min(background, position) < 0 or background + position > 1 + 1e-9:
+        raise ValueError(
+            f"shares must be >= 0 and add up to at most 1, got background {background} "
+            f"and position {position}"
+        )
+    from ..data import shapes
+
+    bg = torch.nn.functional.one_hot(attributes["background"].long(), len(shapes.BACKGROUNDS))
+    where = attributes["position"].double()  # (N, 2)
+    if code == "linear":
+        place = where
+    else:
+        lo, hi = where.min(dim=0).values, where.max(dim=0).values
+        axes = [
+            torch.linspace(float(lo[k]), float(hi[k]), grid, dtype=torch.float64) for k in (0, 1)
+        ]
+        centres = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 2)
+        d2 = (where[:, None] - centres[None]).pow(2).sum(dim=-1)  # (N, grid^2)
+        place = torch.nn.functional.normalize(torch.exp(-d2 / (2 * width**2)), dim=1)
+    g = torch.Generator().manual_seed(seed)
+    rest = torch.randn(len(where), rest_dims, generator=g, dtype=torch.float64)
+    rest_share = max(0.0, 1.0 - background - position)
+    parts = [
+        _unit_power(bg.double()) * background**0.5,
+        _unit_power(place) * position**0.5,
+        _unit_power(rest) * rest_share**0.5,
+    ]
+    return torch.cat(parts, dim=1).float()
 
 
 def object_mask(images: torch.Tensor) -> torch.Tensor:
