@@ -307,9 +307,10 @@ def variance_shares(s: torch.Tensor, attributes: dict[str, torch.Tensor]) -> dic
 
     The cosine of :func:`pair_cosine` compares whole vectors, so an attribute that moves s
     a little is drowned by one that moves it a lot. Each share is the fraction of the total
-    variance of s, sum_i |s_i - mean(s)|^2, that the attribute explains:
+    spread of s (the sum of the squared distances of the s_i from their mean) that the
+    attribute explains::
 
-        share(a) = 1 - sum_i |s_i - f_a(i)|^2 / sum_i |s_i - mean(s)|^2,
+        share(a) = 1 - sum_i ||s_i - f_a(i)||^2 / sum_i ||s_i - mean(s)||^2
 
     with f_a(i) the mean s of the images with i's value of a (background, shape, colour,
     size), or for ``position`` the least-squares fit of s on :func:`position_features`.
@@ -325,7 +326,7 @@ def variance_shares(s: torch.Tensor, attributes: dict[str, torch.Tensor]) -> dic
         object sits at one place, the ``centred`` layout), ``shape``, ``colour``, ``size``.
     """
     s = s.double()
-    residual_total = (s - s.mean(dim=0)).pow(2).sum()  # sum_i |s_i - mean(s)|^2
+    residual_total = (s - s.mean(dim=0)).pow(2).sum()  # sum_i ||s_i - mean(s)||^2
     out = {}
     for name in ("background", "position", *CONTENT_ATTRIBUTES):
         value = attributes[name]
