@@ -209,9 +209,9 @@ def report(
     # How much of the spread of S's vectors each attribute accounts for: the cosine sees an
     # attribute in proportion to its share (style_roc.variance_shares)
     shares = style_roc.variance_shares(style_vectors(S, real.images), real.attributes)
-    shares["position_anywhere"] = style_roc.variance_shares(
-        style_vectors(S, anywhere.images), anywhere.attributes
-    )["position"]
+    moved_shares = style_roc.variance_shares(style_vectors(S, anywhere.images), anywhere.attributes)
+    shares["position_anywhere"] = moved_shares["position"]
+    shares["position_linear_anywhere"] = moved_shares["position_linear"]
 
     # Baselines: an untrained S (the same architecture, its initial weights) and raw pixels
     torch.manual_seed(seed)

@@ -145,8 +145,12 @@ def test_style_report_writes_a_row_and_reuses_S(tiny_run, capsys):
     assert set(held) == {"position", "rotation", "position_anywhere"}
     assert held["position"] is None and 0 <= held["position_anywhere"] <= 1
     shares = first["variance_shares"]
-    assert set(shares) == {"background", "position", "shape", "colour", "size", "position_anywhere"}
-    assert shares["position"] is None and 0 <= shares["background"] <= 1
+    assert set(shares) == {
+        "background", "position", "position_linear", "shape", "colour", "size",
+        "position_anywhere", "position_linear_anywhere",
+    }  # fmt: skip
+    assert shares["position"] is None and shares["background"] <= 1
+    assert shares["position_anywhere"] is None  # 30 images: too few to read a position
     assert set(first["auc"]) >= {"background", "rotation", "colour", "shape", "size"}
     assert len(first["roc"]["background"]) == style_report.GRID
     assert set(first["background_diagnostics"]) == {"shares", "same_z", "own_images", "n"}
@@ -240,8 +244,16 @@ def test_variance_shares_read_back_ideal_vectors():
     assert shares["position"] == pytest.approx(0.3, abs=0.03)
     for name in ("shape", "colour", "size"):  # drawn independently of the style
         assert shares[name] < 0.05, (name, shares[name])
+    assert shares["position_linear"] == pytest.approx(0.3, abs=0.03)
+    place = style_roc.variance_shares(style_roc.ideal_style_vectors(a, 0.5, 0.3, code="place"), a)
+    assert place["position"] == pytest.approx(0.3, abs=0.03)  # a place code reads as well
+    assert place["position_linear"] < 0.25  # but not all of it linearly
+    noise = style_roc.variance_shares(torch.randn(400, 8), a)
+    assert all(abs(v) < 0.03 for v in noise.values()), noise  # corrected: about 0, not k / N
     centred = Shapes(50, image_size=32, seed=3).attributes
     assert math.isnan(style_roc.variance_shares(torch.randn(50, 4), centred)["position"])
+    few = Shapes(60, image_size=32, seed=3, layout="anywhere").attributes
+    assert math.isnan(style_roc.variance_shares(torch.randn(60, 4), few)["position"])
     with pytest.raises(ValueError, match="add up to at most 1"):
         style_roc.ideal_style_vectors(a, 0.8, 0.3)
     with pytest.raises(ValueError, match="unknown position code"):

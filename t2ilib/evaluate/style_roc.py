@@ -295,11 +295,26 @@ def _unit_power(v: torch.Tensor) -> torch.Tensor:
     return v / v.pow(2).sum(dim=1).mean().sqrt().clamp(min=1e-12)
 
 
-def position_features(position: torch.Tensor) -> torch.Tensor:
-    """(N, 6) least-squares features of a position: 1, x, y, x^2, y^2, x y (a smooth,
-    non-linear reading of where the object is; ``position`` (N, 2) in image sides)."""
-    x, y = position.double().unbind(dim=1)
-    return torch.stack([torch.ones_like(x), x, y, x * x, y * y, x * y], dim=1)
+def place_features(position: torch.Tensor, grid: int = 8, width: float = 0.1) -> torch.Tensor:
+    """How close each object is to each of ``grid`` x ``grid`` points spread evenly over the
+    positions' range: exp(-d^2 / (2 width^2)), d the distance in image sides.
+
+    Args:
+        position: (N, 2) object centres in [0, 1].
+        grid, width: the points per side and the width of each bump (default 0.1, the
+            "same position" threshold of :data:`THRESHOLDS`).
+
+    Returns:
+        (N, grid^2) float64: a place code (:func:`ideal_style_vectors`), and features whose
+        weighted sums follow a linear or a non-linear function of the position alike
+        (:func:`variance_shares`).
+    """
+    where = position.double()  # (N, 2)
+    lo, hi = where.min(dim=0).values, where.max(dim=0).values
+    axes = [torch.linspace(float(lo[k]), float(hi[k]), grid, dtype=torch.float64) for k in (0, 1)]
+    centres = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 2)
+    d2 = (where[:, None] - centres[None]).pow(2).sum(dim=-1)  # (N, grid^2)
+    return torch.exp(-d2 / (2 * width**2))
 
 
 def variance_shares(s: torch.Tensor, attributes: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -307,41 +322,59 @@ def variance_shares(s: torch.Tensor, attributes: dict[str, torch.Tensor]) -> dic
 
     The cosine of :func:`pair_cosine` compares whole vectors, so an attribute that moves s
     a little is drowned by one that moves it a lot. Each share is the fraction of the total
-    spread of s (the sum of the squared distances of the s_i from their mean) that the
-    attribute explains::
+    spread of s (the sum of the squared distances of the s_i from their mean) that a
+    least-squares reading of s from the attribute explains, corrected for the reading's k
+    free parameters (the adjusted R^2, so that an attribute s knows nothing of scores about
+    0 rather than about k / N)::
 
-        share(a) = 1 - sum_i ||s_i - f_a(i)||^2 / sum_i ||s_i - mean(s)||^2
+        share(a) = 1 - [sum_i ||s_i - f_a(i)||^2 / (N - k - 1)]
+                     / [sum_i ||s_i - mean(s)||^2 / (N - 1)]
 
     with f_a(i) the mean s of the images with i's value of a (background, shape, colour,
-    size), or for ``position`` the least-squares fit of s on :func:`position_features`.
-    Shares of different attributes overlap only as far as the attributes are correlated;
-    on Shapes they are drawn independently.
+    size; k = values - 1), or for ``position`` the least-squares fit of s on a constant and
+    the 8 x 8 bumps of :func:`place_features` (k = 64), which follows a linear code of the
+    position and a place code alike; ``position_linear`` is the same with (x, y) itself
+    (k = 2), the part of the position's share that a linear code carries. Shares of
+    different attributes overlap only as far as the attributes are correlated; on Shapes
+    they are drawn independently.
 
     Args:
-        s: (N, D) style vectors of N real images.
+        s: (N, D) style vectors of N real images (N well above 65 for the position).
         attributes: their ground truth (a Shapes dataset's ``attributes``).
 
     Returns:
-        {attribute: share in [0, 1]} for ``background``, ``position`` (NaN when every
-        object sits at one place, the ``centred`` layout), ``shape``, ``colour``, ``size``.
+        {attribute: share, at most 1 (a little below 0 by chance when s knows nothing of
+        it)} for ``background``, ``position`` (NaN when every object sits at one place, the
+        ``centred`` layout, or when N <= 65, too few images to fit 65 numbers),
+        ``position_linear`` (NaN in the ``centred`` layout), ``shape``, ``colour``,
+        ``size``.
     """
     s = s.double()
-    residual_total = (s - s.mean(dim=0)).pow(2).sum()  # sum_i ||s_i - mean(s)||^2
+    N = len(s)
+    total = (s - s.mean(dim=0)).pow(2).sum() / (N - 1)  # sum_i ||s_i - mean(s)||^2 / (N - 1)
     out = {}
-    for name in ("background", "position", *CONTENT_ATTRIBUTES):
-        value = attributes[name]
-        if name == "position":
-            if float(value.double().std(dim=0).max()) < 1e-6:
-                out[name] = math.nan
+    for name in ("background", "position", "position_linear", *CONTENT_ATTRIBUTES):
+        value = attributes[name.removesuffix("_linear")]
+        if name.startswith("position"):
+            # the 8 x 8 bumps, or for position_linear (x, y) itself
+            X = place_features(value) if name == "position" else value.double()  # (N, k)
+            if float(value.double().std(dim=0).max()) < 1e-6 or N <= X.shape[1] + 1:
+                out[name] = math.nan  # no object moves, or fewer images than numbers to fit
                 continue
-            X = position_features(value)  # (N, 6)
+            k = X.shape[1]
+            X = torch.cat([torch.ones(N, 1, dtype=torch.float64), X], dim=1)
             fit = X @ torch.linalg.lstsq(X, s).solution  # (N, D)
         else:
             fit = torch.zeros_like(s)
-            for v in value.unique():
+            values = value.unique()
+            for v in values:
                 rows = value == v
                 fit[rows] = s[rows].mean(dim=0)
-        out[name] = float(1 - (s - fit).pow(2).sum() / residual_total.clamp(min=1e-12))
+            k = len(values) - 1
+        if N - k - 1 <= 0:
+            raise ValueError(f"variance_shares needs more than {k + 1} images, got {N}")
+        residual = (s - fit).pow(2).sum() / (N - k - 1)
+        out[name] = float(1 - residual / total.clamp(min=1e-12))
     return out
 
 
@@ -364,7 +397,8 @@ def ideal_style_vectors(
     * P: the position, ``code="linear"``: (x, y) itself (2 dims), the code an S that
       inverts a G which moves its object smoothly with z has; ``code="place"``: how close
       the object is to each of ``grid`` x ``grid`` points spread over the positions,
-      exp(-d^2 / (2 width^2)) (normalised), one "place cell" per point;
+      exp(-d^2 / (2 width^2)) (:func:`place_features`, normalised), one "place cell"
+      per point;
     * R: Gaussian numbers (``rest_dims``) that say nothing, the part of S's vector no
       style explains.
 
@@ -389,13 +423,7 @@ def ideal_style_vectors(
     if code == "linear":
         place = where
     else:
-        lo, hi = where.min(dim=0).values, where.max(dim=0).values
-        axes = [
-            torch.linspace(float(lo[k]), float(hi[k]), grid, dtype=torch.float64) for k in (0, 1)
-        ]
-        centres = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 2)
-        d2 = (where[:, None] - centres[None]).pow(2).sum(dim=-1)  # (N, grid^2)
-        place = torch.nn.functional.normalize(torch.exp(-d2 / (2 * width**2)), dim=1)
+        place = torch.nn.functional.normalize(place_features(where, grid, width), dim=1)
     g = torch.Generator().manual_seed(seed)
     rest = torch.randn(len(where), rest_dims, generator=g, dtype=torch.float64)
     rest_share = max(0.0, 1.0 - background - position)
