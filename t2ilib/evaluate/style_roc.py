@@ -421,15 +421,15 @@ def ideal_style_vectors(
     bg = torch.nn.functional.one_hot(attributes["background"].long(), len(shapes.BACKGROUNDS))
     where = attributes["position"].double()  # (N, 2)
     if code == "linear":
-        place = where
+        P = where  # (N, 2)
     else:
-        place = torch.nn.functional.normalize(place_features(where, grid, width), dim=1)
+        P = torch.nn.functional.normalize(place_features(where, grid, width), dim=1)  # (N, grid^2)
     g = torch.Generator().manual_seed(seed)
     rest = torch.randn(len(where), rest_dims, generator=g, dtype=torch.float64)
     rest_share = max(0.0, 1.0 - background - position)
     parts = [
         _unit_power(bg.double()) * background**0.5,
-        _unit_power(place) * position**0.5,
+        _unit_power(P) * position**0.5,
         _unit_power(rest) * rest_share**0.5,
     ]
     return torch.cat(parts, dim=1).float()
